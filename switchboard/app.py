@@ -1,0 +1,70 @@
+"""The application factory: ``create_app(settings)`` wires settings, models and routes."""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from loguru import logger
+
+from dialogue.faq import DEMO_FAQ, FAQIndex, load_faq
+from switchboard.records import CallStore
+from switchboard.settings import Settings, get_settings
+from telephony.call_control import TwilioCallControl
+from telephony.routes import router as twilio_router
+from telephony.session import CallResources
+from switchboard.engines import piper_options, whisper_options
+from voice.stt import get_transcriber
+from voice.tts import get_synthesizer
+from voice.turn import get_smart_turn
+
+
+def load_resources(settings: Settings) -> CallResources:
+    """Load every model once (seconds), warm them up, open the call store."""
+    started = time.monotonic()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    transcriber = get_transcriber(whisper_options(settings), settings.whisper_cache_dir)
+    transcriber.warm_up()
+    synthesizer = get_synthesizer(piper_options(settings))
+    synthesizer.warm_up()
+    smart_turn = get_smart_turn() if settings.turn.end_of_turn == "smart_turn" else None
+    faq = FAQIndex(load_faq(Path(settings.faq_path) if settings.faq_path else DEMO_FAQ))
+    twilio = settings.twilio
+    control = (
+        TwilioCallControl(twilio.account_sid, twilio.auth_token.get_secret_value(),
+                          base_url=twilio.api_base_url)
+        if twilio.can_control_calls else None
+    )
+    store = CallStore(settings.call_store_url)
+    logger.info(f"models ready in {time.monotonic() - started:.1f} s "
+                f"(stt {settings.stt.model}, voice {settings.tts.voice}, "
+                f"end of turn {settings.turn.end_of_turn}, vad {settings.turn.vad})")
+    return CallResources(settings=settings, transcriber=transcriber, synthesizer=synthesizer,
+                         smart_turn=smart_turn, faq=faq, store=store, call_control=control)
+
+
+def create_app(settings: Settings | None = None, resources: CallResources | None = None) -> FastAPI:
+    """Build the service. Tests pass their own settings (and may share loaded resources)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.resources = resources or load_resources(settings)
+        try:
+            yield
+        finally:
+            if resources is None and app.state.resources.store is not None:
+                app.state.resources.store.close()
+
+    app = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.include_router(twilio_router)
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> dict:
+        res = getattr(app.state, "resources", None)
+        return {"status": "ok", "active_calls": len(res.active_calls) if res else 0}
+
+    return app

@@ -1,0 +1,151 @@
+"""Settings for Switchboard, read from the environment (prefix ``SWITCHBOARD_``) and ``.env``.
+
+Nested sections use a double underscore: ``SWITCHBOARD_STT__MODEL=tiny.en``. Every setting has
+an embedded default that runs offline on a laptop CPU; secrets have no default.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class STTSettings(BaseModel):
+    """Speech-to-text (faster-whisper)."""
+
+    model: str = Field(
+        "base",
+        description="Whisper model: 'base' or 'tiny.en' (bundled), a CTranslate2 folder, "
+        "or a model name faster-whisper can fetch where a hub is reachable.",
+    )
+    device: str = Field("cpu", description="'cpu', 'cuda' or 'auto'.")
+    compute_type: str = Field("int8", description="CTranslate2 compute type (int8, float16…).")
+    cpu_threads: int = Field(0, description="CPU threads for Whisper; 0 uses all cores.")
+    language: str | None = Field("en", description="Spoken language; empty to auto-detect.")
+    beam_size: int = Field(1, ge=1, description="Beam size; 1 (greedy) is fastest.")
+
+
+class TTSSettings(BaseModel):
+    """Text-to-speech (Piper)."""
+
+    voice: str = Field(
+        "en_US-joe-medium", description="Piper voice: bundled name or a path to a .onnx voice."
+    )
+    use_cuda: bool = Field(False, description="Run Piper on a GPU (needs onnxruntime-gpu).")
+    length_scale: float | None = Field(None, description="Speaking rate; >1 is slower.")
+
+
+class TurnSettings(BaseModel):
+    """Voice activity detection, end of turn, barge-in and silence handling."""
+
+    vad: Literal["webrtc", "silero"] = Field("webrtc", description="Voice activity detector.")
+    vad_aggressiveness: int = Field(2, ge=0, le=3, description="webrtcvad aggressiveness.")
+    vad_confidence: float = Field(0.7, description="Silero speech probability threshold.")
+    vad_start_secs: float = Field(0.12, description="Speech needed before a turn starts.")
+    vad_stop_secs: float = Field(0.2, description="Silence that pauses a turn.")
+    vad_min_volume: float = Field(0.0, description="Minimum smoothed volume that counts.")
+    end_of_turn: Literal["smart_turn", "silence"] = Field(
+        "smart_turn",
+        description="'smart_turn' asks Smart Turn v3 at each pause; 'silence' waits for "
+        "silence_timeout_secs of silence.",
+    )
+    silence_timeout_secs: float = Field(
+        0.6, description="Silence that ends a turn ('silence' mode, and smart_turn's fallback)."
+    )
+    smart_turn_max_wait_secs: float = Field(
+        1.5, description="Longest silence before a turn ends even if Smart Turn says incomplete."
+    )
+    smart_turn_threshold: float = Field(0.5, description="Smart Turn completion probability.")
+    allow_barge_in: bool = Field(True, description="Caller speech stops the bot.")
+    min_barge_in_secs: float = Field(
+        0.15, description="Caller speech needed to interrupt the bot (filters coughs)."
+    )
+    idle_prompt_secs: float = Field(7.0, description="Silence before 'are you still there?'.")
+    idle_prompts_before_hangup: int = Field(2, description="Prompts before a polite hang-up.")
+    max_utterance_secs: float = Field(20.0, description="A turn is cut after this long.")
+
+
+class TwilioSettings(BaseModel):
+    """Twilio credentials: needed only for call control (REST hang-up) and signatures."""
+
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    api_base_url: str | None = Field(
+        None, description="Twilio REST root; set to a local fake in tests."
+    )
+    public_url: str | None = Field(
+        None,
+        description="Public base URL Twilio reaches (https://abc.ngrok.app); the stream URL "
+        "is derived from it. Defaults to the request's own host.",
+    )
+    validate_signature: bool = Field(
+        True, description="Check X-Twilio-Signature when an auth token is set."
+    )
+
+    @property
+    def can_control_calls(self) -> bool:
+        return bool(self.account_sid and self.auth_token)
+
+
+class Settings(BaseSettings):
+    """All of Switchboard's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SWITCHBOARD_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    environment: Literal["development", "production", "test"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Field(Path("data"), description="Models cache, call store, recordings.")
+    database_url: str | None = Field(
+        None, description="Call-record store; default sqlite:///<data_dir>/calls.db."
+    )
+    faq_path: Path | None = Field(
+        None, description="FAQ JSONL for the simple dialogue step; default: the bundled demo."
+    )
+    company_name: str = "Northwind Bank"
+    log_level: str = "INFO"
+    stt: STTSettings = STTSettings()
+    tts: TTSSettings = TTSSettings()
+    turn: TurnSettings = TurnSettings()
+    twilio: TwilioSettings = TwilioSettings()
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.environment == "production" and not self.twilio.auth_token:
+            raise ValueError(
+                "SWITCHBOARD_TWILIO__AUTH_TOKEN is required in production: without it "
+                "requests to /twilio/voice cannot be authenticated."
+            )
+        return self
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def whisper_cache_dir(self) -> Path:
+        """Where the bundled Whisper base model's two parts are joined (once)."""
+        return self.models_dir / "whisper-base"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def call_store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'calls.db'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once; tests build their own ``Settings``."""
+    return Settings()

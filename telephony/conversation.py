@@ -1,0 +1,178 @@
+"""The dialogue stage: caller text, keys and silence in; replies to speak out.
+
+It owns the conversational timing a caller expects: the greeting when the call starts, a
+prompt after silence and a polite hang-up after repeated silence, and ending the call once
+a goodbye has been heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from loguru import logger
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    EndWorkerFrame,
+    Frame,
+    InputDTMFFrame,
+    StartFrame,
+    UserStartedSpeakingFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from dialogue.simple import SimpleDialogue
+from dialogue.types import Reply
+from telephony.frames import BotReplyFrame, CallerTextFrame, TwilioMarkFrame
+from telephony.journal import CallJournal
+from telephony.speech import parse_mark
+
+
+class DialogueProcessor(FrameProcessor):
+    """Runs the per-call dialogue and schedules greeting, idle prompts and hang-up."""
+
+    def __init__(
+        self,
+        dialogue: SimpleDialogue,
+        journal: CallJournal,
+        *,
+        idle_prompt_secs: float = 7.0,
+        idle_prompts_before_hangup: int = 2,
+        hangup_grace_secs: float = 2.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self._dialogue = dialogue
+        self._journal = journal
+        self._idle_secs = idle_prompt_secs
+        self._max_prompts = idle_prompts_before_hangup
+        self._hangup_grace = hangup_grace_secs
+        self._turn_id = 0
+        self._idle_prompts = 0
+        self._idle_task: asyncio.Task | None = None
+        self._hangup_task: asyncio.Task | None = None
+        self._ending_turn: int | None = None
+        self._ended = False
+        self._bot_speaking = False
+        self._caller_speaking = False
+        self.end_reason: str | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        if isinstance(frame, StartFrame):
+            await self.push_frame(frame, direction)
+            await self._say(self._dialogue.greeting())
+            return
+        if isinstance(frame, CallerTextFrame):
+            self._caller_speaking = False
+            await self._on_caller_text(frame)
+            return
+        if isinstance(frame, InputDTMFFrame):
+            await self._on_dtmf(frame.button.value)
+            return
+        if isinstance(frame, UserStartedSpeakingFrame):
+            self._caller_speaking = True
+            self._idle_prompts = 0
+            self._cancel_idle()
+        elif isinstance(frame, BotStartedSpeakingFrame):
+            self._bot_speaking = True
+            self._cancel_idle()
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            await self._bot_finished(played=False)
+        elif isinstance(frame, TwilioMarkFrame):
+            mark = parse_mark(frame.name)
+            if mark is not None and mark[1] is None and mark[0] == self._turn_id:
+                await self._bot_finished(played=True)
+        await self.push_frame(frame, direction)
+
+    async def _bot_finished(self, *, played: bool) -> None:
+        """The bot's audio has been sent (``played=False``) or heard to the end (``True``)."""
+        self._bot_speaking = False
+        if self._ending_turn is not None:
+            self._schedule_hangup(0.0 if played else self._hangup_grace)
+        elif self._idle_task is None:
+            self._restart_idle()
+
+    async def cleanup(self):
+        await super().cleanup()
+        self._cancel_idle()
+        for task in (self._hangup_task,):
+            if task is not None:
+                task.cancel()
+
+    async def _on_caller_text(self, frame: CallerTextFrame) -> None:
+        started = time.monotonic()
+        reply = self._safe(self._dialogue.on_text, frame.text)
+        timings = dict(frame.timings, dialogue_ms=(time.monotonic() - started) * 1000)
+        self._journal.add_turn(
+            "caller", frame.text, started_at=frame.speech_started_at,
+            ended_at=frame.speech_ended_at,
+            meta={"intent": reply.intent, "action": reply.action},
+        )
+        await self._say(reply, speech_ended_at=frame.speech_ended_at, timings=timings)
+
+    async def _on_dtmf(self, digit: str) -> None:
+        self._idle_prompts = 0
+        self._cancel_idle()
+        if self._bot_speaking:
+            await self.broadcast_interruption()
+        self._journal.add_turn("caller", f"[keypad {digit}]", meta={"dtmf": digit})
+        await self._say(self._safe(self._dialogue.on_dtmf, digit))
+
+    def _safe(self, step, argument) -> Reply:
+        try:
+            return step(argument)
+        except Exception as e:  # noqa: BLE001 - a spoken apology instead of a dead call
+            logger.exception(f"{self}: dialogue step failed: {e}")
+            return Reply("Sorry, something went wrong on my side. Could you say that again?",
+                         action="fallback")
+
+    async def _say(self, reply: Reply, *, speech_ended_at: float | None = None,
+                   timings: dict[str, float] | None = None) -> None:
+        if self._ended:
+            return
+        self._turn_id += 1
+        if reply.end_call:
+            self._ending_turn = self._turn_id
+            self.end_reason = reply.intent or reply.action
+        await self.push_frame(
+            BotReplyFrame(reply=reply, turn_id=self._turn_id, speech_ended_at=speech_ended_at,
+                          timings=timings or {})
+        )
+
+    def _restart_idle(self) -> None:
+        self._cancel_idle()
+        if not self._caller_speaking and not self._ended:
+            self._idle_task = self.create_task(self._idle_timer(), name="idle-timer")
+
+    def _cancel_idle(self) -> None:
+        if self._idle_task is not None:
+            self._idle_task.cancel()
+            self._idle_task = None
+
+    async def _idle_timer(self) -> None:
+        await asyncio.sleep(self._idle_secs)
+        self._idle_task = None
+        reply = self._dialogue.on_idle(self._idle_prompts, self._max_prompts)
+        self._idle_prompts += 1
+        self._journal.add_turn("system", f"[caller silent for {self._idle_secs:.0f} s]")
+        await self._say(reply)
+
+    def _schedule_hangup(self, delay: float) -> None:
+        if self._ended:
+            return
+        if self._hangup_task is not None:
+            if delay > 0:
+                return
+            self._hangup_task.cancel()
+        self._hangup_task = self.create_task(self._hangup(delay), name="hangup")
+
+    async def _hangup(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._ended:
+            return
+        self._ended = True
+        self._cancel_idle()
+        logger.info(f"{self}: ending the call ({self.end_reason})")
+        await self.push_frame(EndWorkerFrame(reason=self.end_reason))
