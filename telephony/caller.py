@@ -228,7 +228,9 @@ class SimulatedCaller:
         first, last = speech_bounds(audio)
         return queued_at + first, queued_at + last
 
-    async def _turn(self, spec: str, *, whole_reply: bool = True) -> TurnResult:
+    async def _turn(self, spec: str, *, whole_reply: bool = True) -> tuple[TurnResult, _Reply]:
+        """Play one turn; the reply's text is read at the end of the call (a barge-in turn
+        goes on while marks of the reply it interrupts are still arriving)."""
         if spec.startswith("dtmf:"):
             reply = self._listen()
             for digit in spec[5:]:
@@ -237,14 +239,14 @@ class SimulatedCaller:
             sent = time.monotonic()
             await self._wait_reply_done(reply, self.reply_timeout, whole=whole_reply)
             latency = (reply.first_audio_at - sent) * 1000 if reply.first_audio_at else None
-            return TurnResult(spec, " ".join(reply.texts), latency)
+            return TurnResult(spec, "", latency), reply
         if spec.startswith("silence:"):
             seconds = float(spec.split(":", 1)[1])
             reply = self._listen()
             end = time.monotonic() + seconds
             while time.monotonic() < end and not self._closed.is_set():
                 await asyncio.sleep(0.05)
-            return TurnResult(spec, " ".join(reply.texts), None)
+            return TurnResult(spec, "", None), reply
         barge_after = None
         path = spec
         if spec.startswith("barge:"):
@@ -268,12 +270,12 @@ class SimulatedCaller:
         reply.since = time.monotonic()
         await self._wait_reply_done(reply, self.reply_timeout, whole=whole_reply)
         latency = (reply.first_audio_at - speech_end) * 1000 if reply.first_audio_at else None
-        result = TurnResult(Path(path).name, " ".join(reply.texts), latency)
+        result = TurnResult(Path(path).name, "", latency)
         if barge_after is not None:
             result.cleared = self._clear_at is not None
             if self._clear_at is not None:
                 result.barge_in_ms = (self._clear_at - speech_started) * 1000
-        return result
+        return result, reply
 
     async def run(self, turns: list[str], *, hang_up: bool = True) -> CallReport:
         async with websockets.connect(self.url, max_size=2**22) as ws:
@@ -293,7 +295,7 @@ class SimulatedCaller:
             receiver = asyncio.create_task(self._receiver())
             sender = asyncio.create_task(self._sender())
             greeting = self._listen()
-            results: list[TurnResult] = []
+            played: list[tuple[TurnResult, _Reply]] = []
             try:
                 next_is_barge = bool(turns) and turns[0].startswith("barge:")
                 if not next_is_barge:
@@ -303,8 +305,7 @@ class SimulatedCaller:
                     if self._closed.is_set():
                         break
                     barge_next = index + 1 < len(turns) and turns[index + 1].startswith("barge:")
-                    result = await self._turn(spec, whole_reply=not barge_next)
-                    results.append(result)
+                    played.append(await self._turn(spec, whole_reply=not barge_next))
                 if hang_up and not self._closed.is_set():
                     self._we_closed = True
                     await self._send({"event": "stop", "streamSid": self.stream_sid,
@@ -320,6 +321,10 @@ class SimulatedCaller:
                     await receiver
                 with contextlib.suppress(BaseException):
                     await sender
+            results = []
+            for result, reply in played:
+                result.bot_text = " ".join(reply.texts)
+                results.append(result)
             greeting_ms = ((greeting.first_audio_at - started) * 1000
                            if greeting.first_audio_at else None)
             latencies = [r.latency_ms for r in results

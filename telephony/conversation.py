@@ -81,7 +81,7 @@ class DialogueProcessor(FrameProcessor):
         elif isinstance(frame, BotStoppedSpeakingFrame):
             await self._bot_finished(played=False)
         elif isinstance(frame, TwilioMarkFrame):
-            mark = parse_mark(frame.name)
+            mark = parse_mark(frame.mark)
             if mark is not None and mark[1] is None and mark[0] == self._turn_id:
                 await self._bot_finished(played=True)
         await self.push_frame(frame, direction)

@@ -51,9 +51,12 @@ class BotReplyFrame(DataFrame):
 
 @dataclass
 class TwilioMarkFrame(SystemFrame):
-    """A ``mark`` event echoed by Twilio: audio up to that mark has been played."""
+    """A ``mark`` event echoed by Twilio: audio up to that mark has been played.
 
-    name: str = ""
+    (Not ``name``: every pipecat frame already has a ``name`` of its own.)
+    """
+
+    mark: str = ""
 
 
 @dataclass

@@ -41,7 +41,9 @@ class TwilioMediaSerializer(FrameSerializer):
         super().__init__()
         self.stream_sid = stream_sid
         self._pipeline_rate = pipeline_sample_rate
-        self._in_resampler = StreamResampler(TWILIO_SAMPLE_RATE, pipeline_sample_rate)
+        self._in_resampler = StreamResampler(
+            TWILIO_SAMPLE_RATE, pipeline_sample_rate, low_latency=True
+        )
         self._out_resamplers: dict[int, StreamResampler] = {}
         self._errors_in_row = 0
         self.malformed_messages = 0
@@ -115,7 +117,7 @@ class TwilioMediaSerializer(FrameSerializer):
             name = mark.get("name") if isinstance(mark, dict) else None
             if not isinstance(name, str):
                 return None, "mark without a name"
-            return TwilioMarkFrame(name=name), None
+            return TwilioMarkFrame(mark=name), None
         if event == "stop":
             return CallStopFrame(reason="caller hung up"), None
         if event in ("connected", "start"):

@@ -128,7 +128,7 @@ class _CallStopWatcher(FrameProcessor):
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         await super().process_frame(frame, direction)
         if isinstance(frame, CallStopFrame):
-            self._on_stop(frame.reason)
+            await self._on_stop(frame.reason)
             await self.push_frame(CancelWorkerFrame(reason=frame.reason), FrameDirection.UPSTREAM)
             return
         await self.push_frame(frame, direction)
@@ -150,11 +150,18 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
     call_id = start.call_sid or f"local-{uuid.uuid4().hex[:12]}"
     journal = CallJournal(resources.store, call_id, settings.recordings_dir)
     if resources.store is not None:
-        await asyncio.to_thread(
-            resources.store.start_call, call_id, call_sid=start.call_sid,
-            stream_sid=start.stream_sid, from_number=start.parameters.get("from"),
-            to_number=start.parameters.get("to"),
-        )
+        try:
+            await asyncio.to_thread(
+                resources.store.start_call, call_id, call_sid=start.call_sid,
+                stream_sid=start.stream_sid, from_number=start.parameters.get("from"),
+                to_number=start.parameters.get("to"),
+            )
+        except ValueError:
+            # A second stream for a call we know (a reconnect after a restart): keep adding
+            # to the same record.
+            logger.info(f"call {call_id} already recorded; continuing its record")
+        except Exception as e:  # noqa: BLE001 - the caller is still served
+            logger.error(f"call {call_id}: could not record its start: {e}")
 
     serializer = TwilioMediaSerializer(start.stream_sid, pipeline_sample_rate=PIPELINE_IN_RATE)
     transport = FastAPIWebsocketTransport(
@@ -197,10 +204,16 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
         idle_prompts_before_hangup=turn.idle_prompts_before_hangup,
     )
     stop_reason: list[str] = []
+
+    async def on_stop(reason: str) -> None:
+        stop_reason.append(reason)
+        if reason.startswith("protocol errors"):
+            await _close(websocket, 1008, reason)
+
     recorder = RecorderProcessor()
     pipeline = Pipeline([
         transport.input(),
-        _CallStopWatcher(stop_reason.append),
+        _CallStopWatcher(on_stop),
         turns,
         TranscriptionProcessor(resources.transcriber),
         dialogue,
@@ -235,8 +248,6 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
             logger.info(f"call {call_id}: {serializer.malformed_messages} bad messages dropped")
         await _finish(resources, journal, recorder, start, reason,
                       hang_up=dialogue.end_reason is not None)
-        if stop_reason and stop_reason[0].startswith("protocol errors"):
-            await _close(websocket, 1008, stop_reason[0])
 
 
 async def _finish(resources: CallResources, journal: CallJournal, recorder: RecorderProcessor,

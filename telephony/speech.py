@@ -1,10 +1,11 @@
 """The text-to-speech stage: a reply in, 8 kHz speech and Twilio marks out.
 
 Replies are spoken sentence by sentence, and a long first sentence is cut at a comma, so
-the caller hears the start of the answer while the rest is still being synthesised. After
-each piece a ``mark`` named ``bot:<turn>:<n>:<text>`` follows the audio, and a final
-``bot:<turn>:end`` closes the reply. Twilio echoes each mark when the audio before it has
-played; the simulated caller reads the bot's words from these names.
+the caller hears the start of the answer while the rest is still being synthesised. Before
+each piece's audio goes a ``mark`` named ``bot:<turn>:<n>:<text>``, and after the last a
+``bot:<turn>:end``. Twilio echoes each mark when the audio before it has played, so an echo
+means "piece n has started playing" (or, for ``end``, "the whole reply was heard"); the
+simulated caller reads the bot's words from these names.
 """
 
 from __future__ import annotations
@@ -108,6 +109,10 @@ class SpeechProcessor(FrameProcessor):
         await self.push_frame(TTSStartedFrame())
         first_audio_at: float | None = None
         for index, piece in enumerate(pieces):
+            await self.push_frame(
+                OutputTransportMessageFrame(message=self._make_mark(
+                    mark_name(frame.turn_id, index, piece)))
+            )
             async for pcm in _in_thread(self._synth.synthesize_stream(piece)):
                 audio = resampler.process(pcm)
                 if not audio:
@@ -124,10 +129,6 @@ class SpeechProcessor(FrameProcessor):
                     TTSAudioRawFrame(audio=tail, sample_rate=self._rate, num_channels=1)
                 )
             resampler = StreamResampler(self._synth.sample_rate, self._rate)
-            await self.push_frame(
-                OutputTransportMessageFrame(message=self._make_mark(
-                    mark_name(frame.turn_id, index, piece)))
-            )
         if first_audio_at is None:
             self._journal_reply(frame, started, None)
         await self.push_frame(

@@ -90,7 +90,7 @@ class CallerTurnProcessor(FrameProcessor):
             self._bot_speaking = True
         elif isinstance(frame, BotStoppedSpeakingFrame):
             self._bot_speaking = False
-        elif isinstance(frame, TwilioMarkFrame) and is_reply_end_mark(frame.name):
+        elif isinstance(frame, TwilioMarkFrame) and is_reply_end_mark(frame.mark):
             # Twilio has played the whole reply: the most faithful "bot stopped" we have.
             self._bot_speaking = False
         await self.push_frame(frame, direction)

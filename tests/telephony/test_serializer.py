@@ -85,7 +85,7 @@ async def test_events(serializer):
     dtmf = await serializer.deserialize(json.dumps({"event": "dtmf", "dtmf": {"digit": "#"}}))
     assert isinstance(dtmf, InputDTMFFrame) and dtmf.button.value == "#"
     mark = await serializer.deserialize(json.dumps({"event": "mark", "mark": {"name": "m1"}}))
-    assert isinstance(mark, TwilioMarkFrame) and mark.name == "m1"
+    assert isinstance(mark, TwilioMarkFrame) and mark.mark == "m1"
     stop = await serializer.deserialize(json.dumps({"event": "stop", "stop": {}}))
     assert isinstance(stop, CallStopFrame) and stop.reason == "caller hung up"
     for quiet in ("connected", "start"):
