@@ -146,9 +146,7 @@ class StreamResampler:
         soxr's quick cubic mode for other ratios."""
         self.from_rate = from_rate
         self.to_rate = to_rate
-        self._doubler = (
-            _HalfBandDoubler() if low_latency and to_rate == 2 * from_rate else None
-        )
+        self._doubler = _HalfBandDoubler() if low_latency and to_rate == 2 * from_rate else None
         quality = "QQ" if low_latency else "HQ"
         self._stream = (
             None

@@ -168,3 +168,16 @@ def test_interleave_stereo_pads_shorter_side() -> None:
     right = np.array([-1], dtype="<i2").tobytes()
     out = np.frombuffer(interleave_stereo(left, right), "<i2").reshape(-1, 2)
     assert out.tolist() == [[1, -1], [2, 0], [3, 0]]
+
+
+@pytest.mark.parametrize(("src", "dst"), [(8000, 16000), (16000, 8000)])
+def test_low_latency_stream_resampler_has_no_backlog(src: int, dst: int) -> None:
+    """Live frames must come out as they go in: each 20 ms frame yields ~20 ms at once."""
+    pcm = AudioChunk.from_float32(_sine(1.0, src), src).pcm
+    stream = StreamResampler(src, dst, low_latency=True)
+    frame = src // 50 * 2
+    outputs = [stream.process(pcm[i : i + frame]) for i in range(0, len(pcm), frame)]
+    assert sum(len(o) for o in outputs[5:]) // 2 >= 0.9 * dst * len(outputs[5:]) / 50
+    samples = np.frombuffer(b"".join(outputs), "<i2").astype(np.float32) / 32768
+    max_step = 2 * np.pi * 440 / dst * 0.5  # steepest slope of the 440 Hz, 0.5 sine
+    assert np.max(np.abs(np.diff(samples[200:-200]))) < 1.2 * max_step

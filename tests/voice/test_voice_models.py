@@ -95,3 +95,20 @@ def test_bundled_models_list_licences() -> None:
     names = {model.name for model in BUNDLED_MODELS}
     assert {"whisper-base", "whisper-tiny.en", "en_US-joe-medium", "all-MiniLM-L6-v2"} <= names
     assert all(model.licence and model.packages for model in BUNDLED_MODELS)
+
+
+def test_unfetchable_whisper_name_raises_model_not_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline, faster-whisper's hub download fails; the caller sees our one-line error."""
+    import faster_whisper
+
+    from voice.stt import WhisperOptions, WhisperTranscriber
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise OSError("We couldn't connect to 'https://huggingface.co'")
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", offline)
+    with pytest.raises(ModelNotFoundError) as info:
+        WhisperTranscriber(WhisperOptions(model="small.en"), tmp_path)
+    assert "SWITCHBOARD_STT__MODEL" in str(info.value) and "\n" not in str(info.value)
