@@ -69,16 +69,22 @@ class SimpleDialogue:
         if _GOODBYE.search(said):
             return self.goodbye()
         if _REPEAT.search(said) and self._last is not None:
-            return Reply(self._last.text, action=self._last.action, intent="repeat",
-                         sources=self._last.sources)
+            return Reply(
+                self._last.text,
+                action=self._last.action,
+                intent="repeat",
+                sources=self._last.sources,
+            )
         if _AGENT.search(said):
             return self._agent()
         if _GREETING.match(said):
-            return self._remember(Reply("Hello! How can I help you today?", action="prompt",
-                                        intent="greeting"))
+            return self._remember(
+                Reply("Hello! How can I help you today?", action="prompt", intent="greeting")
+            )
         if _THANKS.match(said):
-            return self._remember(Reply(f"You're welcome. {ANYTHING_ELSE}", action="prompt",
-                                        intent="affirm"))
+            return self._remember(
+                Reply(f"You're welcome. {ANYTHING_ELSE}", action="prompt", intent="affirm")
+            )
         matches = self.faq.search(said, top_k=2)
         if matches and matches[0].score >= self.config.min_score:
             self._failures = 0
@@ -106,12 +112,20 @@ class SimpleDialogue:
             entry = self._menu[int(digits) - 1]
             self._failures = 0
             return self._remember(
-                Reply(f"{entry.answer} {ANYTHING_ELSE}", action="answer", intent="faq",
-                      sources=(entry.id,), meta={"dtmf": digits})
+                Reply(
+                    f"{entry.answer} {ANYTHING_ELSE}",
+                    action="answer",
+                    intent="faq",
+                    sources=(entry.id,),
+                    meta={"dtmf": digits},
+                )
             )
         return self._remember(
-            Reply("Sorry, that key doesn't do anything. " + self._menu_reply().text,
-                  action="fallback", meta={"dtmf": digits})
+            Reply(
+                "Sorry, that key doesn't do anything. " + self._menu_reply().text,
+                action="fallback",
+                meta={"dtmf": digits},
+            )
         )
 
     def on_idle(self, prompts_so_far: int, max_prompts: int) -> Reply:
@@ -120,15 +134,18 @@ class SimpleDialogue:
             return Reply(
                 "I haven't heard anything, so I'll end the call now. "
                 "Please call back any time. Goodbye.",
-                action="goodbye", intent="silence", end_call=True,
+                action="goodbye",
+                intent="silence",
+                end_call=True,
             )
-        return Reply("Are you still there? How can I help you?", action="prompt",
-                     intent="silence")
+        return Reply("Are you still there? How can I help you?", action="prompt", intent="silence")
 
     def goodbye(self) -> Reply:
         return Reply(
             f"Thank you for calling {self.config.company_name}. Goodbye!",
-            action="goodbye", intent="goodbye", end_call=True,
+            action="goodbye",
+            intent="goodbye",
+            end_call=True,
         )
 
     def _agent(self) -> Reply:
@@ -137,7 +154,8 @@ class SimpleDialogue:
                 "Transfers to an agent aren't available on this line yet. "
                 "Our branch staff can help Monday to Friday, 9 am to 5 pm. "
                 f"{ANYTHING_ELSE}",
-                action="fallback", intent="agent_request",
+                action="fallback",
+                intent="agent_request",
             )
         )
 

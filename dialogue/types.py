@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Action = Literal["greeting", "answer", "clarify", "flow", "handoff", "goodbye", "fallback", "prompt"]
+Action = Literal[
+    "greeting", "answer", "clarify", "flow", "handoff", "goodbye", "fallback", "prompt"
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,12 @@ from fastapi import FastAPI
 from loguru import logger
 
 from dialogue.faq import DEMO_FAQ, FAQIndex, load_faq
+from switchboard.engines import piper_options, whisper_options
 from switchboard.records import CallStore
 from switchboard.settings import Settings, get_settings
 from telephony.call_control import TwilioCallControl
 from telephony.routes import router as twilio_router
 from telephony.session import CallResources
-from switchboard.engines import piper_options, whisper_options
 from voice.stt import get_transcriber
 from voice.tts import get_synthesizer
 from voice.turn import get_smart_turn
@@ -33,16 +33,27 @@ def load_resources(settings: Settings) -> CallResources:
     faq = FAQIndex(load_faq(Path(settings.faq_path) if settings.faq_path else DEMO_FAQ))
     twilio = settings.twilio
     control = (
-        TwilioCallControl(twilio.account_sid, twilio.auth_token.get_secret_value(),
-                          base_url=twilio.api_base_url)
-        if twilio.can_control_calls else None
+        TwilioCallControl(
+            twilio.account_sid, twilio.auth_token.get_secret_value(), base_url=twilio.api_base_url
+        )
+        if twilio.can_control_calls
+        else None
     )
     store = CallStore(settings.call_store_url)
-    logger.info(f"models ready in {time.monotonic() - started:.1f} s "
-                f"(stt {settings.stt.model}, voice {settings.tts.voice}, "
-                f"end of turn {settings.turn.end_of_turn}, vad {settings.turn.vad})")
-    return CallResources(settings=settings, transcriber=transcriber, synthesizer=synthesizer,
-                         smart_turn=smart_turn, faq=faq, store=store, call_control=control)
+    logger.info(
+        f"models ready in {time.monotonic() - started:.1f} s "
+        f"(stt {settings.stt.model}, voice {settings.tts.voice}, "
+        f"end of turn {settings.turn.end_of_turn}, vad {settings.turn.vad})"
+    )
+    return CallResources(
+        settings=settings,
+        transcriber=transcriber,
+        synthesizer=synthesizer,
+        smart_turn=smart_turn,
+        faq=faq,
+        store=store,
+        call_control=control,
+    )
 
 
 def create_app(settings: Settings | None = None, resources: CallResources | None = None) -> FastAPI:

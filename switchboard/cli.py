@@ -27,8 +27,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     _configure_logging(settings.log_level)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                ws_max_size=2**20)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", ws_max_size=2**20)
     return 0
 
 
@@ -74,12 +73,17 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
             failed += 1
             continue
         result = transcriber.transcribe(audio)
-        print(json.dumps({
-            "file": path,
-            "text": result.text,
-            "audio_seconds": round(result.audio_seconds, 3),
-            "processing_seconds": round(result.processing_seconds, 3),
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "file": path,
+                    "text": result.text,
+                    "audio_seconds": round(result.audio_seconds, 3),
+                    "processing_seconds": round(result.processing_seconds, 3),
+                }
+            ),
+            flush=True,
+        )
     return 1 if failed else 0
 
 
@@ -94,8 +98,15 @@ def _cmd_say(args: argparse.Namespace) -> int:
     started = time.monotonic()
     audio = get_synthesizer(piper_options(settings)).synthesize(args.text)
     save_wav(args.output, audio)
-    print(json.dumps({"file": str(args.output), "audio_seconds": round(audio.duration, 3),
-                      "processing_seconds": round(time.monotonic() - started, 3)}))
+    print(
+        json.dumps(
+            {
+                "file": str(args.output),
+                "audio_seconds": round(audio.duration, 3),
+                "processing_seconds": round(time.monotonic() - started, 3),
+            }
+        )
+    )
     return 0
 
 
@@ -142,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     say.set_defaults(func=_cmd_say)
 
     call = sub.add_parser(
-        "call", help="simulated caller over the Media Streams protocol",
+        "call",
+        help="simulated caller over the Media Streams protocol",
         description="Each AUDIO is one caller turn; also dtmf:DIGITS, silence:SECONDS, "
         "barge:SECONDS:AUDIO (speak over the bot SECONDS after its reply starts).",
     )

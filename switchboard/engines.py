@@ -10,11 +10,20 @@ from voice.tts import PiperOptions
 def whisper_options(settings: Settings) -> WhisperOptions:
     stt = settings.stt
     return WhisperOptions(
-        model=stt.model, device=stt.device, compute_type=stt.compute_type,
-        cpu_threads=stt.cpu_threads, language=stt.language or None, beam_size=stt.beam_size,
+        model=stt.model,
+        device=stt.device,
+        compute_type=stt.compute_type,
+        cpu_threads=stt.cpu_threads,
+        language=stt.language or None,
+        beam_size=stt.beam_size,
+        short_window=stt.short_window,
+        initial_prompt=stt.initial_prompt,
     )
 
 
 def piper_options(settings: Settings) -> PiperOptions:
-    return PiperOptions(voice=settings.tts.voice, use_cuda=settings.tts.use_cuda,
-                        length_scale=settings.tts.length_scale)
+    return PiperOptions(
+        voice=settings.tts.voice,
+        use_cuda=settings.tts.use_cuda,
+        length_scale=settings.tts.length_scale,
+    )

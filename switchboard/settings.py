@@ -18,8 +18,8 @@ class STTSettings(BaseModel):
     """Speech-to-text (faster-whisper)."""
 
     model: str = Field(
-        "base",
-        description="Whisper model: 'base' or 'tiny.en' (bundled), a CTranslate2 folder, "
+        "tiny.en",
+        description="Whisper model: 'tiny.en' or 'base' (bundled), a CTranslate2 folder, "
         "or a model name faster-whisper can fetch where a hub is reachable.",
     )
     device: str = Field("cpu", description="'cpu', 'cuda' or 'auto'.")
@@ -27,6 +27,12 @@ class STTSettings(BaseModel):
     cpu_threads: int = Field(0, description="CPU threads for Whisper; 0 uses all cores.")
     language: str | None = Field("en", description="Spoken language; empty to auto-detect.")
     beam_size: int = Field(1, ge=1, description="Beam size; 1 (greedy) is fastest.")
+    short_window: bool = Field(
+        True, description="Encode only the utterance, not Whisper's fixed 30 s window."
+    )
+    initial_prompt: str | None = Field(
+        None, description="Words to bias recognition towards (product names)."
+    )
 
 
 class TTSSettings(BaseModel):
@@ -57,7 +63,10 @@ class TurnSettings(BaseModel):
         0.6, description="Silence that ends a turn ('silence' mode, and smart_turn's fallback)."
     )
     smart_turn_max_wait_secs: float = Field(
-        1.5, description="Longest silence before a turn ends even if Smart Turn says incomplete."
+        1.2, description="Longest silence before a turn ends even if Smart Turn says incomplete."
+    )
+    smart_turn_recheck_secs: float = Field(
+        0.3, description="While Smart Turn says incomplete, ask again after this much more silence."
     )
     smart_turn_threshold: float = Field(0.5, description="Smart Turn completion probability.")
     allow_barge_in: bool = Field(True, description="Caller speech stops the bot.")

@@ -22,8 +22,14 @@ class CallControl(Protocol):
 class TwilioCallControl:
     """Call control for one Twilio account."""
 
-    def __init__(self, account_sid: str, auth_token: str, *, base_url: str | None = None,
-                 timeout: float = 5.0):
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        base_url: str | None = None,
+        timeout: float = 5.0,
+    ):
         self._account = account_sid
         self._auth = (account_sid, auth_token)
         self._root = (base_url or TWILIO_API).rstrip("/")

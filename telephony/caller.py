@@ -32,7 +32,14 @@ import webrtcvad
 import websockets
 
 from telephony.speech import parse_mark
-from voice.audio import AudioChunk, interleave_stereo, load_audio, save_wav, ulaw_decode, ulaw_encode
+from voice.audio import (
+    AudioChunk,
+    interleave_stereo,
+    load_audio,
+    save_wav,
+    ulaw_decode,
+    ulaw_encode,
+)
 
 RATE = 8000
 FRAME_SAMPLES = 160  # 20 ms
@@ -103,8 +110,14 @@ class _Reply:
 class SimulatedCaller:
     """One call to a Media Streams endpoint."""
 
-    def __init__(self, url: str, *, reply_timeout: float = 15.0, greeting_timeout: float = 15.0,
-                 settle_secs: float = 0.4):
+    def __init__(
+        self,
+        url: str,
+        *,
+        reply_timeout: float = 15.0,
+        greeting_timeout: float = 15.0,
+        settle_secs: float = 0.4,
+    ):
         self.url = url
         self.reply_timeout = reply_timeout
         self.greeting_timeout = greeting_timeout
@@ -142,8 +155,13 @@ class SimulatedCaller:
             self._caller_track += ulaw_decode(frame)
             self._sent_samples += FRAME_SAMPLES
             payload = base64.b64encode(frame).decode()
-            await self._send({"event": "media", "streamSid": self.stream_sid,
-                              "media": {"track": "inbound", "payload": payload}})
+            await self._send(
+                {
+                    "event": "media",
+                    "streamSid": self.stream_sid,
+                    "media": {"track": "inbound", "payload": payload},
+                }
+            )
             await self._echo_due_marks()
             next_at += FRAME_SAMPLES / RATE
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
@@ -153,8 +171,9 @@ class SimulatedCaller:
         due = [m for m in self._pending_marks if everything or m[0] <= now]
         self._pending_marks = [m for m in self._pending_marks if m not in due]
         for _, name in due:
-            await self._send({"event": "mark", "streamSid": self.stream_sid,
-                              "mark": {"name": name}})
+            await self._send(
+                {"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}}
+            )
             parsed = parse_mark(name)
             if parsed and parsed[1] is None:
                 self._reply.ended_turns.add(parsed[0])
@@ -234,8 +253,13 @@ class SimulatedCaller:
         if spec.startswith("dtmf:"):
             reply = self._listen()
             for digit in spec[5:]:
-                await self._send({"event": "dtmf", "streamSid": self.stream_sid,
-                                  "dtmf": {"track": "inbound_track", "digit": digit}})
+                await self._send(
+                    {
+                        "event": "dtmf",
+                        "streamSid": self.stream_sid,
+                        "dtmf": {"track": "inbound_track", "digit": digit},
+                    }
+                )
             sent = time.monotonic()
             await self._wait_reply_done(reply, self.reply_timeout, whole=whole_reply)
             latency = (reply.first_audio_at - sent) * 1000 if reply.first_audio_at else None
@@ -259,8 +283,9 @@ class SimulatedCaller:
             while previous.first_audio_at is None and not self._closed.is_set():
                 await asyncio.sleep(0.01)
             if previous.first_audio_at is not None:
-                await asyncio.sleep(max(0.0, previous.first_audio_at + barge_after
-                                        - time.monotonic()))
+                await asyncio.sleep(
+                    max(0.0, previous.first_audio_at + barge_after - time.monotonic())
+                )
             self._clear_at = None
         speech_started, speech_end = await self._speak(audio)
         reply = _Reply(since=speech_end)
@@ -281,16 +306,25 @@ class SimulatedCaller:
         async with websockets.connect(self.url, max_size=2**22) as ws:
             self._ws = ws
             await self._send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-            await self._send({
-                "event": "start", "sequenceNumber": "1", "streamSid": self.stream_sid,
-                "start": {
-                    "streamSid": self.stream_sid, "accountSid": "ACsimulated",
-                    "callSid": self.call_sid, "tracks": ["inbound"],
-                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": RATE,
-                                    "channels": 1},
-                    "customParameters": {"from": "+15550100", "to": "+15550199"},
-                },
-            })
+            await self._send(
+                {
+                    "event": "start",
+                    "sequenceNumber": "1",
+                    "streamSid": self.stream_sid,
+                    "start": {
+                        "streamSid": self.stream_sid,
+                        "accountSid": "ACsimulated",
+                        "callSid": self.call_sid,
+                        "tracks": ["inbound"],
+                        "mediaFormat": {
+                            "encoding": "audio/x-mulaw",
+                            "sampleRate": RATE,
+                            "channels": 1,
+                        },
+                        "customParameters": {"from": "+15550100", "to": "+15550199"},
+                    },
+                }
+            )
             started = time.monotonic()
             receiver = asyncio.create_task(self._receiver())
             sender = asyncio.create_task(self._sender())
@@ -308,8 +342,13 @@ class SimulatedCaller:
                     played.append(await self._turn(spec, whole_reply=not barge_next))
                 if hang_up and not self._closed.is_set():
                     self._we_closed = True
-                    await self._send({"event": "stop", "streamSid": self.stream_sid,
-                                      "stop": {"callSid": self.call_sid}})
+                    await self._send(
+                        {
+                            "event": "stop",
+                            "streamSid": self.stream_sid,
+                            "stop": {"callSid": self.call_sid},
+                        }
+                    )
                     await asyncio.sleep(0.1)
             finally:
                 self._we_closed = self._we_closed or not self._closed.is_set()
@@ -325,10 +364,14 @@ class SimulatedCaller:
             for result, reply in played:
                 result.bot_text = " ".join(reply.texts)
                 results.append(result)
-            greeting_ms = ((greeting.first_audio_at - started) * 1000
-                           if greeting.first_audio_at else None)
-            latencies = [r.latency_ms for r in results
-                         if r.latency_ms is not None and not r.caller_audio.startswith("dtmf:")]
+            greeting_ms = (
+                (greeting.first_audio_at - started) * 1000 if greeting.first_audio_at else None
+            )
+            latencies = [
+                r.latency_ms
+                for r in results
+                if r.latency_ms is not None and not r.caller_audio.startswith("dtmf:")
+            ]
             return CallReport(
                 turns=results,
                 greeting_ms=greeting_ms,
@@ -342,5 +385,9 @@ class SimulatedCaller:
 
     def save_recording(self, path: Path) -> None:
         """Two channels: what the caller said (left) and what they heard (right)."""
-        save_wav(path, interleave_stereo(bytes(self._caller_track), bytes(self._bot_track)),
-                 sample_rate=RATE, channels=2)
+        save_wav(
+            path,
+            interleave_stereo(bytes(self._caller_track), bytes(self._bot_track)),
+            sample_rate=RATE,
+            channels=2,
+        )

@@ -106,7 +106,9 @@ class DialogueProcessor(FrameProcessor):
         reply = self._safe(self._dialogue.on_text, frame.text)
         timings = dict(frame.timings, dialogue_ms=(time.monotonic() - started) * 1000)
         self._journal.add_turn(
-            "caller", frame.text, started_at=frame.speech_started_at,
+            "caller",
+            frame.text,
+            started_at=frame.speech_started_at,
             ended_at=frame.speech_ended_at,
             meta={"intent": reply.intent, "action": reply.action},
         )
@@ -125,11 +127,18 @@ class DialogueProcessor(FrameProcessor):
             return step(argument)
         except Exception as e:  # noqa: BLE001 - a spoken apology instead of a dead call
             logger.exception(f"{self}: dialogue step failed: {e}")
-            return Reply("Sorry, something went wrong on my side. Could you say that again?",
-                         action="fallback")
+            return Reply(
+                "Sorry, something went wrong on my side. Could you say that again?",
+                action="fallback",
+            )
 
-    async def _say(self, reply: Reply, *, speech_ended_at: float | None = None,
-                   timings: dict[str, float] | None = None) -> None:
+    async def _say(
+        self,
+        reply: Reply,
+        *,
+        speech_ended_at: float | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> None:
         if self._ended:
             return
         self._turn_id += 1
@@ -137,8 +146,12 @@ class DialogueProcessor(FrameProcessor):
             self._ending_turn = self._turn_id
             self.end_reason = reply.intent or reply.action
         await self.push_frame(
-            BotReplyFrame(reply=reply, turn_id=self._turn_id, speech_ended_at=speech_ended_at,
-                          timings=timings or {})
+            BotReplyFrame(
+                reply=reply,
+                turn_id=self._turn_id,
+                speech_ended_at=speech_ended_at,
+                timings=timings or {},
+            )
         )
 
     def _restart_idle(self) -> None:

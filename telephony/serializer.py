@@ -106,8 +106,11 @@ class TwilioMediaSerializer(FrameSerializer):
         if event == "media":
             return self._media(message)
         if event == "dtmf":
-            digit = (message.get("dtmf") or {}).get("digit") if isinstance(
-                message.get("dtmf"), dict) else None
+            digit = (
+                (message.get("dtmf") or {}).get("digit")
+                if isinstance(message.get("dtmf"), dict)
+                else None
+            )
             try:
                 return InputDTMFFrame(KeypadEntry(str(digit))), None
             except ValueError:

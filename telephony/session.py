@@ -32,7 +32,7 @@ from telephony.frames import CallStopFrame
 from telephony.journal import CallJournal
 from telephony.recorder import RECORDING_RATE, RecorderProcessor
 from telephony.serializer import TwilioMediaSerializer
-from telephony.speech import SpeechProcessor
+from telephony.speech import PhraseCache, SpeechProcessor
 from telephony.transcriber import TranscriptionProcessor
 from telephony.turns import CallerTurnProcessor, TurnOptions
 from voice.stt import WhisperTranscriber
@@ -58,6 +58,7 @@ class CallResources:
     faq: FAQIndex
     store: CallStore | None
     call_control: CallControl | None
+    phrase_cache: PhraseCache = field(default_factory=PhraseCache)
     active_calls: dict[str, asyncio.Task] = field(default_factory=dict)
 
 
@@ -107,7 +108,8 @@ async def receive_start(websocket: WebSocket, timeout: float = START_TIMEOUT_SEC
                 call_sid=start.get("callSid"),
                 account_sid=start.get("accountSid"),
                 parameters={str(k): str(v) for k, v in params.items()}
-                if isinstance(params, dict) else {},
+                if isinstance(params, dict)
+                else {},
             )
         elif message.get("event") == "stop":
             raise ProtocolError("stream stopped before it started")
@@ -152,8 +154,11 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
     if resources.store is not None:
         try:
             await asyncio.to_thread(
-                resources.store.start_call, call_id, call_sid=start.call_sid,
-                stream_sid=start.stream_sid, from_number=start.parameters.get("from"),
+                resources.store.start_call,
+                call_id,
+                call_sid=start.call_sid,
+                stream_sid=start.stream_sid,
+                from_number=start.parameters.get("from"),
                 to_number=start.parameters.get("to"),
             )
         except ValueError:
@@ -180,9 +185,13 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
     )
     turn = settings.turn
     vad = make_vad_analyzer(
-        turn.vad, sample_rate=PIPELINE_IN_RATE, start_secs=turn.vad_start_secs,
-        stop_secs=turn.vad_stop_secs, confidence=turn.vad_confidence,
-        min_volume=turn.vad_min_volume, aggressiveness=turn.vad_aggressiveness,
+        turn.vad,
+        sample_rate=PIPELINE_IN_RATE,
+        start_secs=turn.vad_start_secs,
+        stop_secs=turn.vad_stop_secs,
+        confidence=turn.vad_confidence,
+        min_volume=turn.vad_min_volume,
+        aggressiveness=turn.vad_aggressiveness,
     )
     turns = CallerTurnProcessor(
         vad,
@@ -190,6 +199,7 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
             end_of_turn=turn.end_of_turn,
             silence_timeout_secs=turn.silence_timeout_secs,
             smart_turn_max_wait_secs=turn.smart_turn_max_wait_secs,
+            smart_turn_recheck_secs=turn.smart_turn_recheck_secs,
             smart_turn_threshold=turn.smart_turn_threshold,
             allow_barge_in=turn.allow_barge_in,
             min_barge_in_secs=turn.min_barge_in_secs,
@@ -211,17 +221,24 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
             await _close(websocket, 1008, reason)
 
     recorder = RecorderProcessor()
-    pipeline = Pipeline([
-        transport.input(),
-        _CallStopWatcher(on_stop),
-        turns,
-        TranscriptionProcessor(resources.transcriber),
-        dialogue,
-        SpeechProcessor(resources.synthesizer, journal, serializer.mark,
-                        sample_rate=PIPELINE_OUT_RATE),
-        transport.output(),
-        recorder,
-    ])
+    pipeline = Pipeline(
+        [
+            transport.input(),
+            _CallStopWatcher(on_stop),
+            turns,
+            TranscriptionProcessor(resources.transcriber),
+            dialogue,
+            SpeechProcessor(
+                resources.synthesizer,
+                journal,
+                serializer.mark,
+                sample_rate=PIPELINE_OUT_RATE,
+                cache=resources.phrase_cache,
+            ),
+            transport.output(),
+            recorder,
+        ]
+    )
     worker = PipelineWorker(
         pipeline,
         params=PipelineParams(
@@ -246,12 +263,20 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
         reason = dialogue.end_reason or (stop_reason[0] if stop_reason else "ended")
         if serializer.malformed_messages:
             logger.info(f"call {call_id}: {serializer.malformed_messages} bad messages dropped")
-        await _finish(resources, journal, recorder, start, reason,
-                      hang_up=dialogue.end_reason is not None)
+        await _finish(
+            resources, journal, recorder, start, reason, hang_up=dialogue.end_reason is not None
+        )
 
 
-async def _finish(resources: CallResources, journal: CallJournal, recorder: RecorderProcessor,
-                  start: StreamStart, reason: str, *, hang_up: bool) -> None:
+async def _finish(
+    resources: CallResources,
+    journal: CallJournal,
+    recorder: RecorderProcessor,
+    start: StreamStart,
+    reason: str,
+    *,
+    hang_up: bool,
+) -> None:
     """Hang up if we ended the call; save the recording; close the call's record."""
     if hang_up and start.call_sid and resources.call_control is not None:
         await resources.call_control.hang_up(start.call_sid)
@@ -266,7 +291,9 @@ async def _finish(resources: CallResources, journal: CallJournal, recorder: Reco
     if resources.store is not None:
         try:
             await asyncio.to_thread(
-                resources.store.end_call, journal.call_id, reason=reason,
+                resources.store.end_call,
+                journal.call_id,
+                reason=reason,
                 recording_path=str(path) if path else None,
             )
         except Exception as e:  # noqa: BLE001 - the call is over either way

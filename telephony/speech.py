@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
 from loguru import logger
@@ -71,6 +72,35 @@ def is_reply_end_mark(name: str) -> bool:
     return parsed is not None and parsed[1] is None
 
 
+class PhraseCache:
+    """Line-rate audio of pieces already spoken, shared by every call in the process.
+
+    Contact-centre replies repeat (greetings, "anything else?", the popular answers), so a
+    cached piece starts playing at once instead of after its synthesis.
+    """
+
+    def __init__(self, max_pieces: int = 512):
+        self._max = max_pieces
+        self._audio: OrderedDict[str, bytes] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, text: str) -> bytes | None:
+        audio = self._audio.get(text)
+        if audio is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._audio.move_to_end(text)
+        return audio
+
+    def put(self, text: str, audio: bytes) -> None:
+        self._audio[text] = audio
+        self._audio.move_to_end(text)
+        while len(self._audio) > self._max:
+            self._audio.popitem(last=False)
+
+
 class SpeechProcessor(FrameProcessor):
     """Speaks ``BotReplyFrame``s with the shared Piper voice."""
 
@@ -81,10 +111,12 @@ class SpeechProcessor(FrameProcessor):
         make_mark: Callable[[str], dict],
         *,
         sample_rate: int = 8000,
+        cache: PhraseCache | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self._synth = synthesizer
+        self._cache = cache
         self._journal = journal
         self._make_mark = make_mark
         self._rate = sample_rate
@@ -104,31 +136,30 @@ class SpeechProcessor(FrameProcessor):
         reply = frame.reply
         pieces = speakable_pieces(reply.text)
         started = time.monotonic()
-        resampler = StreamResampler(self._synth.sample_rate, self._rate)
         self._speaking_turn = frame.turn_id
         await self.push_frame(TTSStartedFrame())
         first_audio_at: float | None = None
         for index, piece in enumerate(pieces):
             await self.push_frame(
-                OutputTransportMessageFrame(message=self._make_mark(
-                    mark_name(frame.turn_id, index, piece)))
+                OutputTransportMessageFrame(
+                    message=self._make_mark(mark_name(frame.turn_id, index, piece))
+                )
             )
-            async for pcm in _in_thread(self._synth.synthesize_stream(piece)):
-                audio = resampler.process(pcm)
+            cached = self._cache.get(piece) if self._cache is not None else None
+            chunks = _cached(cached) if cached is not None else self._synthesize(piece)
+            spoken = bytearray()
+            async for audio in chunks:
                 if not audio:
                     continue
                 if first_audio_at is None:
                     first_audio_at = time.monotonic()
                     self._journal_reply(frame, started, first_audio_at)
+                spoken += audio
                 await self.push_frame(
                     TTSAudioRawFrame(audio=audio, sample_rate=self._rate, num_channels=1)
                 )
-            tail = resampler.flush()
-            if tail:
-                await self.push_frame(
-                    TTSAudioRawFrame(audio=tail, sample_rate=self._rate, num_channels=1)
-                )
-            resampler = StreamResampler(self._synth.sample_rate, self._rate)
+            if cached is None and self._cache is not None and spoken:
+                self._cache.put(piece, bytes(spoken))
         if first_audio_at is None:
             self._journal_reply(frame, started, None)
         await self.push_frame(
@@ -136,6 +167,13 @@ class SpeechProcessor(FrameProcessor):
         )
         await self.push_frame(TTSStoppedFrame())
         self._speaking_turn = None
+
+    async def _synthesize(self, text: str):
+        """Piper's audio for ``text`` at the line rate, as it is produced."""
+        resampler = StreamResampler(self._synth.sample_rate, self._rate)
+        async for pcm in _in_thread(self._synth.synthesize_stream(text)):
+            yield resampler.process(pcm)
+        yield resampler.flush()
 
     def _journal_reply(self, frame: BotReplyFrame, started: float, first_audio: float | None):
         latency = dict(frame.timings)
@@ -145,11 +183,21 @@ class SpeechProcessor(FrameProcessor):
                 latency["total_ms"] = (first_audio - frame.speech_ended_at) * 1000
         reply = frame.reply
         self._journal.add_turn(
-            "bot", reply.text, started_at=first_audio or started,
+            "bot",
+            reply.text,
+            started_at=first_audio or started,
             latency=latency or None,
-            meta={"turn": frame.turn_id, "action": reply.action, "intent": reply.intent,
-                  "sources": list(reply.sources)},
+            meta={
+                "turn": frame.turn_id,
+                "action": reply.action,
+                "intent": reply.intent,
+                "sources": list(reply.sources),
+            },
         )
+
+
+async def _cached(audio: bytes):
+    yield audio
 
 
 async def _in_thread(iterator: Iterator[bytes]):

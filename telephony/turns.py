@@ -39,7 +39,8 @@ class TurnOptions:
 
     end_of_turn: str = "smart_turn"
     silence_timeout_secs: float = 0.6
-    smart_turn_max_wait_secs: float = 1.5
+    smart_turn_max_wait_secs: float = 1.2
+    smart_turn_recheck_secs: float = 0.3
     smart_turn_threshold: float = 0.5
     allow_barge_in: bool = True
     min_barge_in_secs: float = 0.2
@@ -71,7 +72,7 @@ class CallerTurnProcessor(FrameProcessor):
         self._speech_secs = 0.0
         self._silence_secs = 0.0
         self._last_speech_at = 0.0
-        self._asked_smart_turn = False
+        self._smart_turn_asked_at: float | None = None
         self._bot_speaking = False
         self._interrupted_this_turn = False
         self._sample_rate = 16000
@@ -119,7 +120,7 @@ class CallerTurnProcessor(FrameProcessor):
             self._speech_secs += secs
             self._silence_secs = 0.0
             self._last_speech_at = now
-            self._asked_smart_turn = False
+            self._smart_turn_asked_at = None
             await self._maybe_barge_in()
         else:
             self._silence_secs += secs
@@ -146,7 +147,7 @@ class CallerTurnProcessor(FrameProcessor):
         self._last_speech_at = now
         self._speech_secs = self._vad.params.start_secs
         self._silence_secs = 0.0
-        self._asked_smart_turn = False
+        self._smart_turn_asked_at = None
         self._interrupted_this_turn = False
         await self.broadcast_frame(UserStartedSpeakingFrame)
         await self._maybe_barge_in()
@@ -168,12 +169,16 @@ class CallerTurnProcessor(FrameProcessor):
             return self._silence_secs >= options.silence_timeout_secs
         if self._silence_secs >= options.smart_turn_max_wait_secs:
             return True
-        if self._asked_smart_turn:
+        asked = self._smart_turn_asked_at
+        if asked is not None and self._silence_secs - asked < options.smart_turn_recheck_secs:
             return False
-        self._asked_smart_turn = True
+        self._smart_turn_asked_at = self._silence_secs
         audio = AudioChunk(b"".join(self._turn or []), self._sample_rate)
-        samples = audio.resampled(16000).to_float32() if self._sample_rate != 16000 \
+        samples = (
+            audio.resampled(16000).to_float32()
+            if self._sample_rate != 16000
             else audio.to_float32()
+        )
         probability = await asyncio.to_thread(self._smart_turn.completion_probability, samples)
         logger.debug(f"{self}: smart turn says {probability:.2f} after {self._silence_secs:.2f} s")
         return probability >= options.smart_turn_threshold

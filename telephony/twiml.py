@@ -13,9 +13,7 @@ def connect_stream_twiml(stream_url: str, parameters: dict[str, str]) -> str:
     Custom parameters come back to us in the stream's ``start`` message.
     """
     params = "".join(
-        f"<Parameter name={quoteattr(k)} value={quoteattr(v)}/>"
-        for k, v in parameters.items()
-        if v
+        f"<Parameter name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in parameters.items() if v
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'

@@ -12,6 +12,7 @@ import asyncio
 import os
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,12 @@ __all__ = ["Transcript", "WhisperOptions", "WhisperTranscriber", "get_transcribe
 
 WHISPER_SAMPLE_RATE = 16000
 MIN_AUDIO_SECONDS = 0.1
+FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s at 100 mel frames a second
+SHORT_WINDOW_MIN_FRAMES = 500
+SHORT_WINDOW_PAD_SECONDS = 1.0
+SHORT_WINDOW_MAX_SECONDS = 28.0
+MAX_TOKENS_PER_SECOND = 6
+"""Faster speech than this in a short-window decode means the decoder is running on."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,10 @@ class WhisperOptions:
     """Sampling temperatures to fall back through; (0.0,) = greedy only, never re-decode."""
     condition_on_previous_text: bool = False
     without_timestamps: bool = True
+    short_window: bool = True
+    """Encode only the utterance (plus a second of padding) instead of Whisper's fixed 30 s
+    window. The encoder's cost scales with the window, so a 3 s turn is about 10x cheaper;
+    a decode that looks wrong (runs on, repeats itself) is redone on the full window."""
 
 
 class WhisperTranscriber:
@@ -89,6 +100,7 @@ class WhisperTranscriber:
                 raise
             raise whisper_not_found(options.model, type(e).__name__) from e
         self.load_seconds = time.perf_counter() - started
+        self.full_window_fallbacks = 0
 
     def transcribe(self, audio: AudioChunk) -> Transcript:
         """Transcribe synchronously (blocks; call from a worker thread in async code)."""
@@ -111,7 +123,48 @@ class WhisperTranscriber:
         self._run((rng.standard_normal(WHISPER_SAMPLE_RATE // 2) * 0.01).astype(np.float32))
 
     def _run(self, samples: np.ndarray) -> tuple[str, str | None]:
-        """Decode 16 kHz float samples; the lazy segment generator is consumed right here."""
+        """Decode 16 kHz float samples: the short window when it can, else faster-whisper."""
+        o = self.options
+        if o.short_window and o.language and len(samples) <= SHORT_WINDOW_MAX_SECONDS * 16000:
+            text = self._run_short_window(samples)
+            if text is not None:
+                return text, o.language
+            self.full_window_fallbacks += 1
+        return self._run_full_window(samples)
+
+    def _run_short_window(self, samples: np.ndarray) -> str | None:
+        """Greedy decode over a window fitted to the utterance; None when it looks wrong."""
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+
+        o = self.options
+        model = self._model
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
+                              task="transcribe", language=o.language)
+        features = model.feature_extractor(samples)
+        seconds = len(samples) / WHISPER_SAMPLE_RATE
+        frames = int(np.ceil((seconds + SHORT_WINDOW_PAD_SECONDS) * 100))
+        frames = min(FULL_WINDOW_FRAMES, max(SHORT_WINDOW_MIN_FRAMES, frames + frames % 2))
+        window = np.zeros((features.shape[0], frames), dtype=np.float32)
+        used = min(frames, features.shape[1])
+        window[:, :used] = features[:, :used]
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        if o.initial_prompt:
+            prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + o.initial_prompt.strip()),
+                      *prompt]
+        budget = int(MAX_TOKENS_PER_SECOND * seconds) + 10
+        encoded = model.model.encode(ctranslate2.StorageView.from_array(window[np.newaxis]),
+                                     to_cpu=False)
+        result = model.model.generate(encoded, [prompt], beam_size=o.beam_size,
+                                      max_length=len(prompt) + budget, suppress_blank=True)
+        tokens = [t for t in result[0].sequences_ids[0] if t < tokenizer.eot]
+        text = tokenizer.decode(tokens).strip()
+        if len(tokens) >= budget - 1 or _repeats(tokens) or _compression_ratio(text) > 2.4:
+            return None
+        return text
+
+    def _run_full_window(self, samples: np.ndarray) -> tuple[str, str | None]:
+        """faster-whisper's own transcribe; the lazy segment generator is consumed here."""
         o = self.options
         segments, info = self._model.transcribe(
             samples,
@@ -125,6 +178,29 @@ class WhisperTranscriber:
         )
         text = " ".join(segment.text.strip() for segment in segments)
         return text.strip(), info.language
+
+
+def _repeats(tokens: list[int], times: int = 3, phrase: int = 4) -> bool:
+    """Signs of a decoder loop: a 1-3 token group ``times`` times in a row, or any run of
+    ``phrase`` tokens said twice (callers rarely repeat four words verbatim in one turn)."""
+    for n in range(1, phrase):
+        for i in range(len(tokens) - times * n + 1):
+            group = tokens[i : i + n]
+            if all(tokens[i + k * n : i + (k + 1) * n] == group for k in range(1, times)):
+                return True
+    seen = set()
+    for i in range(len(tokens) - phrase + 1):
+        gram = tuple(tokens[i : i + phrase])
+        if gram in seen:
+            return True
+        seen.add(gram)
+    return False
+
+
+def _compression_ratio(text: str) -> float:
+    """How well the text compresses (zlib); repetitive hallucinations compress very well."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 _transcribers: dict[tuple[WhisperOptions, Path], WhisperTranscriber] = {}

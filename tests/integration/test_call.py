@@ -74,7 +74,8 @@ def test_greeting_question_answered_and_goodbye(live_server, phrases, resources,
     answer = record.turns[2]
     assert answer.meta["sources"] == ["opening-hours"]
     assert {"end_of_turn_ms", "stt_ms", "dialogue_ms", "tts_first_audio_ms", "total_ms"} <= set(
-        answer.latency)
+        answer.latency
+    )
     recording, rate = sf.read(record.recording_path)
     assert rate == 8000 and recording.shape[1] == 2
     assert abs(recording[:, 0]).max() > 0.05 and abs(recording[:, 1]).max() > 0.05
@@ -121,12 +122,19 @@ def test_twilio_rest_hang_up_after_goodbye(resources, phrases):
     fake = fake_twilio()
     with serve(fake) as twilio_url:
         twilio = resources.settings.twilio.model_copy(
-            update={"account_sid": "AC1", "auth_token": SecretStr("tok"),
-                    "api_base_url": twilio_url})
+            update={
+                "account_sid": "AC1",
+                "auth_token": SecretStr("tok"),
+                "api_base_url": twilio_url,
+            }
+        )
         settings = resources.settings.model_copy(update={"twilio": twilio})
         res = dataclasses.replace(
-            resources, settings=settings, active_calls={},
-            call_control=TwilioCallControl("AC1", "tok", base_url=twilio_url))
+            resources,
+            settings=settings,
+            active_calls={},
+            call_control=TwilioCallControl("AC1", "tok", base_url=twilio_url),
+        )
         with serve(create_app(settings, resources=res)) as url:
             caller, report = call(url, [str(phrases["bye"])])
     assert "Goodbye" in report.turns[0].bot_text
@@ -152,14 +160,14 @@ async def _raw_call(url: str, messages: list, *, listen: float = 0.0) -> dict:
         except TimeoutError:
             pass
         except websockets.ConnectionClosed as e:
-            events["closed"] = (e.rcvd.code if e.rcvd else None,
-                                e.rcvd.reason if e.rcvd else None)
+            events["closed"] = (e.rcvd.code if e.rcvd else None, e.rcvd.reason if e.rcvd else None)
     return events
 
 
 def start_message(stream: str = "MZraw", call_sid: str = "CAraw") -> str:
-    return json.dumps({"event": "start", "streamSid": stream,
-                       "start": {"streamSid": stream, "callSid": call_sid}})
+    return json.dumps(
+        {"event": "start", "streamSid": stream, "start": {"streamSid": stream, "callSid": call_sid}}
+    )
 
 
 SILENCE = base64.b64encode(b"\xff" * 160).decode()
@@ -181,8 +189,9 @@ def test_malformed_messages_are_ignored_and_the_call_goes_on(live_server, phrase
         json.dumps({"event": "dtmf", "dtmf": {"digit": "1"}}),
     ]
     with live_server() as url:
-        events = asyncio.run(_raw_call(
-            url, [*garbage_before, start_message(), *garbage_after], listen=6.0))
+        events = asyncio.run(
+            _raw_call(url, [*garbage_before, start_message(), *garbage_after], listen=6.0)
+        )
         assert events["media"] > 0, "the greeting still plays"
         assert any(m.startswith("bot:1:") for m in events["mark"])
         assert events["closed"] is None
@@ -193,8 +202,7 @@ def test_malformed_messages_are_ignored_and_the_call_goes_on(live_server, phrase
 
 def test_endless_garbage_closes_only_that_call(live_server):
     with live_server() as url:
-        events = asyncio.run(_raw_call(
-            url, [start_message()] + ["{bad"] * 60, listen=5.0))
+        events = asyncio.run(_raw_call(url, [start_message()] + ["{bad"] * 60, listen=5.0))
         assert events["closed"] is not None and events["closed"][0] == 1008
         _, report = call(url, ["dtmf:1"])
     assert "Saturday" in report.turns[0].bot_text

@@ -18,10 +18,10 @@ def fake_twilio(status: int = 200):
     async def update_call(account: str, call: str, request: Request):
         form = dict(await request.form())
         auth = base64.b64decode(request.headers["authorization"].split()[1]).decode()
-        app.state.requests.append({"account": account, "call": call, "form": form,
-                                   "auth": auth})
-        return Response('{"status": "completed"}', status_code=status,
-                        media_type="application/json")
+        app.state.requests.append({"account": account, "call": call, "form": form, "auth": auth})
+        return Response(
+            '{"status": "completed"}', status_code=status, media_type="application/json"
+        )
 
     return app
 

@@ -96,11 +96,17 @@ async def test_events(serializer):
 async def test_outbound_messages(serializer):
     clear = json.loads(await serializer.serialize(InterruptionFrame()))
     assert clear == {"event": "clear", "streamSid": "MZ1"}
-    out = json.loads(await serializer.serialize(
-        OutputAudioRawFrame(audio=tone(0.1, 8000), sample_rate=8000, num_channels=1)))
+    out = json.loads(
+        await serializer.serialize(
+            OutputAudioRawFrame(audio=tone(0.1, 8000), sample_rate=8000, num_channels=1)
+        )
+    )
     assert out["event"] == "media" and out["streamSid"] == "MZ1"
     pcm = ulaw_decode(base64.b64decode(out["media"]["payload"]))
     assert len(pcm) == 2 * 800
-    mark = json.loads(await serializer.serialize(
-        OutputTransportMessageFrame(message=serializer.mark("bot:1:end"))))
+    mark = json.loads(
+        await serializer.serialize(
+            OutputTransportMessageFrame(message=serializer.mark("bot:1:end"))
+        )
+    )
     assert mark == {"event": "mark", "streamSid": "MZ1", "mark": {"name": "bot:1:end"}}

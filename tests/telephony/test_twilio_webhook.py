@@ -23,8 +23,13 @@ def make_client(twilio: TwilioSettings, tmp_path) -> TestClient:
     """The app with no models loaded: the webhook needs none."""
     settings = Settings(_env_file=None, data_dir=tmp_path, twilio=twilio)
     resources = CallResources(
-        settings=settings, transcriber=None, synthesizer=None, smart_turn=None,
-        faq=FAQIndex(load_faq(DEMO_FAQ)), store=None, call_control=None,
+        settings=settings,
+        transcriber=None,
+        synthesizer=None,
+        smart_turn=None,
+        faq=FAQIndex(load_faq(DEMO_FAQ)),
+        store=None,
+        call_control=None,
     )
     return TestClient(create_app(settings, resources=dataclasses.replace(resources)))
 
@@ -60,14 +65,19 @@ def test_missing_or_bad_signature_is_refused(tmp_path, signature):
 
 
 def test_valid_signature_is_accepted(tmp_path):
-    twilio = TwilioSettings(auth_token=SecretStr(TOKEN), account_sid="AC1",
-                            public_url="https://abc.ngrok.app")
+    twilio = TwilioSettings(
+        auth_token=SecretStr(TOKEN), account_sid="AC1", public_url="https://abc.ngrok.app"
+    )
     signature = RequestValidator(TOKEN).compute_signature(
-        "https://abc.ngrok.app/twilio/voice", FORM)
+        "https://abc.ngrok.app/twilio/voice", FORM
+    )
     with make_client(twilio, tmp_path) as client:
         ok = client.post("/twilio/voice", data=FORM, headers={"X-Twilio-Signature": signature})
-        tampered = client.post("/twilio/voice", data={**FORM, "From": "+15559999"},
-                               headers={"X-Twilio-Signature": signature})
+        tampered = client.post(
+            "/twilio/voice",
+            data={**FORM, "From": "+15559999"},
+            headers={"X-Twilio-Signature": signature},
+        )
     assert ok.status_code == 200 and "<Connect>" in ok.text
     assert tampered.status_code == 403
 
