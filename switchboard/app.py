@@ -16,6 +16,7 @@ from switchboard.settings import Settings, get_settings
 from telephony.call_control import TwilioCallControl
 from telephony.routes import router as twilio_router
 from telephony.session import CallResources
+from telephony.speech import PhraseCache
 from voice.stt import get_transcriber
 from voice.tts import get_synthesizer
 from voice.turn import get_smart_turn
@@ -53,6 +54,7 @@ def load_resources(settings: Settings) -> CallResources:
         faq=faq,
         store=store,
         call_control=control,
+        phrase_cache=PhraseCache(settings.tts.cache_pieces),
     )
 
 

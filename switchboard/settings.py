@@ -43,6 +43,9 @@ class TTSSettings(BaseModel):
     )
     use_cuda: bool = Field(False, description="Run Piper on a GPU (needs onnxruntime-gpu).")
     length_scale: float | None = Field(None, description="Speaking rate; >1 is slower.")
+    cache_pieces: int = Field(
+        512, ge=0, description="Spoken pieces kept in memory for reuse by every call; 0 = off."
+    )
 
 
 class TurnSettings(BaseModel):

@@ -95,6 +95,8 @@ class PhraseCache:
         return audio
 
     def put(self, text: str, audio: bytes) -> None:
+        if self._max <= 0:
+            return
         self._audio[text] = audio
         self._audio.move_to_end(text)
         while len(self._audio) > self._max:
