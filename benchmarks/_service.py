@@ -33,12 +33,19 @@ def running_service(env: dict[str, str] | None = None) -> Iterator[tuple[str, in
     """``switchboard serve`` on a free port with a fresh data dir: (ws url, pid, data dir)."""
     port = free_port()
     data = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
-    environment = {**os.environ, "SWITCHBOARD_DATA_DIR": str(data),
-                   "SWITCHBOARD_LOG_LEVEL": "WARNING", **(env or {})}
+    environment = {
+        **os.environ,
+        "SWITCHBOARD_DATA_DIR": str(data),
+        "SWITCHBOARD_LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
     log = open(data / "server.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "switchboard.cli", "serve", "--port", str(port)],
-        cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 120

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sqlite3
 import statistics
 import time
@@ -27,9 +28,11 @@ STAGES = ["end_of_turn_ms", "stt_ms", "dialogue_ms", "tts_first_audio_ms", "tota
 
 
 def breakdown(db: Path) -> dict[str, dict[str, float]]:
-    rows = sqlite3.connect(db).execute(
-        "select latency from turns where speaker = 'bot' and latency like '%total_ms%'"
-    ).fetchall()
+    rows = (
+        sqlite3.connect(db)
+        .execute("select latency from turns where speaker = 'bot' and latency like '%total_ms%'")
+        .fetchall()
+    )
     values: dict[str, list[float]] = {stage: [] for stage in STAGES}
     for (latency,) in rows:
         data = json.loads(latency)
@@ -38,7 +41,8 @@ def breakdown(db: Path) -> dict[str, dict[str, float]]:
                 values[stage].append(data[stage])
     return {
         stage: {"p50": statistics.median(v), "p95": percentile(v, 95), "n": len(v)}
-        for stage, v in values.items() if v
+        for stage, v in values.items()
+        if v
     }
 
 
@@ -56,7 +60,7 @@ def main() -> None:
     parser.add_argument("--env", nargs="*", default=[], help="service settings, KEY=VALUE")
     parser.add_argument("--name", default="latency")
     args = parser.parse_args()
-    env = dict(item.split("=", 1) for item in args.env)
+    env = {"SWITCHBOARD_LOG_LEVEL": "INFO", **dict(item.split("=", 1) for item in args.env)}
 
     audio = caller_audio(CALLER_PHRASES, RESULTS.parent / "out" / "caller")
     turns = [str(audio[k]) for k in CALLER_PHRASES]
@@ -65,6 +69,8 @@ def main() -> None:
         reports = asyncio.run(scripted_calls(url, turns, args.calls))
         time.sleep(1.0)
         stages = breakdown(data / "calls.db")
+        ready = [float(m) for m in re.findall(r"ready to listen in (\d+) ms",
+                                               (data / "server.log").read_text())]
     latencies = [t["latency_ms"] for r in reports for t in r["turns"] if t["latency_ms"]]
     greeting = [r["greeting_ms"] for r in reports if r["greeting_ms"]]
     result = {
@@ -72,10 +78,14 @@ def main() -> None:
         "settings": env,
         "calls": args.calls,
         "turns": len(latencies),
-        "voice_to_voice_ms": {"p50": statistics.median(latencies),
-                              "p95": percentile(latencies, 95),
-                              "min": min(latencies), "max": max(latencies)},
+        "voice_to_voice_ms": {
+            "p50": statistics.median(latencies),
+            "p95": percentile(latencies, 95),
+            "min": min(latencies),
+            "max": max(latencies),
+        },
         "greeting_ms_p50": statistics.median(greeting),
+        "call_ready_ms_p50": statistics.median(ready) if ready else None,
         "stages_ms": stages,
         "wall_seconds": round(time.monotonic() - started, 1),
         "transcripts": [[t["bot_text"][:60] for t in r["turns"]] for r in reports[:1]],
@@ -94,6 +104,9 @@ def main() -> None:
     for stage, v in stages.items():
         lines.append(f"| service: {stage} | {v['p50']:.0f} | {v['p95']:.0f} |")
     lines.append(f"| greeting (stream start -> first audio) | {result['greeting_ms_p50']:.0f} | |")
+    if ready:
+        lines.append(f"| new call ready to listen (start -> pipeline started) | "
+                     f"{statistics.median(ready):.0f} | {percentile(ready, 95):.0f} |")
     (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
