@@ -24,6 +24,7 @@ _AGENT = re.compile(
 )
 _GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b[\s.!,]*$")
 _THANKS = re.compile(r"^\s*(ok(ay)?|great|thanks?|thank you|perfect|cool)\b[\s.!,]*$")
+_PUNCTUATION = re.compile(r"[^\w\s']+")
 
 ANYTHING_ELSE = "Is there anything else I can help you with?"
 
@@ -63,7 +64,8 @@ class SimpleDialogue:
 
     def on_text(self, text: str) -> Reply:
         """The caller said ``text`` (already transcribed)."""
-        said = text.lower().strip()
+        # Transcripts come punctuated ("No, thank you."): match on words alone.
+        said = " ".join(_PUNCTUATION.sub(" ", text.lower().replace("’", "'")).split())
         if not said:
             return self._not_understood()
         if _GOODBYE.search(said):
