@@ -15,15 +15,19 @@ from dialogue.faq import FAQIndex
 from dialogue.types import Reply
 
 _GOODBYE = re.compile(
-    r"\b(bye|goodbye|good bye|that's all|that is all|that's it|nothing else|no thanks|"
-    r"no thank you|hang up|i'm done|i am done|have a good (day|one))\b"
+    r"\b(bye|goodbye|good bye|that's all|that is all|that'll be all|that will be all|"
+    r"that's it|that's everything|nothing else|no thanks|no thank you|hang up|i'm done|"
+    r"i am done|have a good (day|one))\b"
 )
 _REPEAT = re.compile(r"\b(repeat|say (that|it) again|come again|pardon|what did you say)\b")
 _AGENT = re.compile(
     r"\b(agent|human|person|representative|operator|someone real|real person|speak to somebody)\b"
 )
 _GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b[\s.!,]*$")
-_THANKS = re.compile(r"^\s*(ok(ay)?|great|thanks?|thank you|perfect|cool)\b[\s.!,]*$")
+_THANKS = re.compile(
+    r"^(?:(?:ok|okay|alright|all right|great|perfect|cool|lovely|so|thanks|thank you|"
+    r"very much|much)\s*)+$"
+)
 _PUNCTUATION = re.compile(r"[^\w\s']+")
 
 ANYTHING_ELSE = "Is there anything else I can help you with?"

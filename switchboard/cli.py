@@ -59,11 +59,16 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     from switchboard.engines import whisper_options
     from switchboard.settings import get_settings
     from voice.audio import AudioFileError, load_audio
+    from voice.models import ModelNotFoundError
     from voice.stt import get_transcriber
 
     settings = get_settings()
     _configure_logging("WARNING")
-    transcriber = get_transcriber(whisper_options(settings), settings.whisper_cache_dir)
+    try:
+        transcriber = get_transcriber(whisper_options(settings), settings.whisper_cache_dir)
+    except ModelNotFoundError as e:
+        print(f"switchboard transcribe: {e}", file=sys.stderr)
+        return 1
     failed = 0
     for path in args.audio:
         try:

@@ -43,7 +43,7 @@ class TurnOptions:
     smart_turn_recheck_secs: float = 0.3
     smart_turn_threshold: float = 0.5
     allow_barge_in: bool = True
-    min_barge_in_secs: float = 0.2
+    min_barge_in_secs: float = 0.15
     max_utterance_secs: float = 20.0
     pre_roll_secs: float = 0.3
     trailing_silence_secs: float = 0.15
@@ -69,6 +69,7 @@ class CallerTurnProcessor(FrameProcessor):
         self._pre_roll_bytes = 0
         self._turn: list[bytes] | None = None
         self._turn_started_at = 0.0
+        self._turn_secs = 0.0
         self._speech_secs = 0.0
         self._silence_secs = 0.0
         self._last_speech_at = 0.0
@@ -125,9 +126,9 @@ class CallerTurnProcessor(FrameProcessor):
         else:
             self._silence_secs += secs
 
-        turn_secs = now - self._turn_started_at
-        if turn_secs >= self._options.max_utterance_secs:
-            logger.info(f"{self}: turn cut at {turn_secs:.1f} s")
+        self._turn_secs += secs
+        if self._turn_secs >= self._options.max_utterance_secs:
+            logger.info(f"{self}: turn cut at {self._turn_secs:.1f} s")
             await self._end_turn(now)
         elif state == VADState.QUIET and await self._turn_is_over():
             await self._end_turn(now)
@@ -141,6 +142,7 @@ class CallerTurnProcessor(FrameProcessor):
 
     async def _start_turn(self, now: float) -> None:
         self._turn = list(self._pre_roll)
+        self._turn_secs = 0.0  # from the start of speech; the pre-roll does not count
         self._pre_roll.clear()
         self._pre_roll_bytes = 0
         self._turn_started_at = now
