@@ -139,8 +139,9 @@ class WhisperTranscriber:
 
         o = self.options
         model = self._model
-        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
-                              task="transcribe", language=o.language)
+        tokenizer = Tokenizer(
+            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=o.language
+        )
         features = model.feature_extractor(samples)
         seconds = len(samples) / WHISPER_SAMPLE_RATE
         frames = int(np.ceil((seconds + SHORT_WINDOW_PAD_SECONDS) * 100))
@@ -150,14 +151,23 @@ class WhisperTranscriber:
         window[:, :used] = features[:, :used]
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         if o.initial_prompt:
-            prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + o.initial_prompt.strip()),
-                      *prompt]
+            prompt = [
+                tokenizer.sot_prev,
+                *tokenizer.encode(" " + o.initial_prompt.strip()),
+                *prompt,
+            ]
         budget = int(MAX_TOKENS_PER_SECOND * seconds) + 10
-        encoded = model.model.encode(ctranslate2.StorageView.from_array(window[np.newaxis]),
-                                     to_cpu=False)
-        result = model.model.generate(encoded, [prompt], beam_size=o.beam_size,
-                                      max_length=len(prompt) + budget, suppress_blank=True)
-        tokens = [t for t in result[0].sequences_ids[0] if t < tokenizer.eot]
+        encoded = model.model.encode(
+            ctranslate2.StorageView.from_array(window[np.newaxis]), to_cpu=False
+        )
+        result = model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=o.beam_size,
+            max_length=len(prompt) + budget,
+            suppress_blank=True,
+        )
+        tokens = _strip_restart([t for t in result[0].sequences_ids[0] if t < tokenizer.eot])
         text = tokenizer.decode(tokens).strip()
         if len(tokens) >= budget - 1 or _repeats(tokens) or _compression_ratio(text) > 2.4:
             return None
@@ -178,6 +188,19 @@ class WhisperTranscriber:
         )
         text = " ".join(segment.text.strip() for segment in segments)
         return text.strip(), info.language
+
+
+def _strip_restart(tokens: list[int]) -> list[int]:
+    """Drop a tail that starts the utterance over ("What's your number? What's your").
+
+    With a short window the decoder, having finished, sometimes reads the padding as more
+    speech and begins the same sentence again; what it repeats is its own beginning.
+    """
+    for start in range(2, len(tokens) - 1):
+        tail = tokens[start:]
+        if len(tail) >= 2 and tokens[: len(tail)] == tail:
+            return tokens[:start]
+    return tokens
 
 
 def _repeats(tokens: list[int], times: int = 3, phrase: int = 4) -> bool:
