@@ -69,8 +69,10 @@ def main() -> None:
         reports = asyncio.run(scripted_calls(url, turns, args.calls))
         time.sleep(1.0)
         stages = breakdown(data / "calls.db")
-        ready = [float(m) for m in re.findall(r"ready to listen in (\d+) ms",
-                                               (data / "server.log").read_text())]
+        ready = [
+            float(m)
+            for m in re.findall(r"ready to listen in (\d+) ms", (data / "server.log").read_text())
+        ]
     latencies = [t["latency_ms"] for r in reports for t in r["turns"] if t["latency_ms"]]
     greeting = [r["greeting_ms"] for r in reports if r["greeting_ms"]]
     result = {
@@ -105,8 +107,10 @@ def main() -> None:
         lines.append(f"| service: {stage} | {v['p50']:.0f} | {v['p95']:.0f} |")
     lines.append(f"| greeting (stream start -> first audio) | {result['greeting_ms_p50']:.0f} | |")
     if ready:
-        lines.append(f"| new call ready to listen (start -> pipeline started) | "
-                     f"{statistics.median(ready):.0f} | {percentile(ready, 95):.0f} |")
+        lines.append(
+            f"| new call ready to listen (start -> pipeline started) | "
+            f"{statistics.median(ready):.0f} | {percentile(ready, 95):.0f} |"
+        )
     (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -63,8 +63,7 @@ class DialogueProcessor(FrameProcessor):
         if isinstance(frame, StartFrame):
             await self.push_frame(frame, direction)
             # Every stage before us has taken the StartFrame: the call is listening.
-            logger.info(f"call {self._journal.call_id} ready to listen in "
-                        f"{self._journal.ms()} ms")
+            logger.info(f"call {self._journal.call_id} ready to listen in {self._journal.ms()} ms")
             await self._say(self._dialogue.greeting())
             return
         if isinstance(frame, CallerTextFrame):
