@@ -11,6 +11,7 @@ from loguru import logger
 
 from dialogue.faq import DEMO_FAQ, FAQIndex, load_faq
 from switchboard.engines import piper_options, whisper_options
+from switchboard.kb_api import router as kb_router
 from switchboard.records import CallStore
 from switchboard.settings import Settings, get_settings
 from telephony.call_control import TwilioCallControl
@@ -70,10 +71,13 @@ def create_app(settings: Settings | None = None, resources: CallResources | None
         finally:
             if resources is None and app.state.resources.store is not None:
                 app.state.resources.store.close()
+            if getattr(app.state, "knowledge", None) is not None:
+                app.state.knowledge.close()
 
     app = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.include_router(twilio_router)
+    app.include_router(kb_router)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict:

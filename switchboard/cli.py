@@ -52,7 +52,17 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     print(f"voice:          {voice}")
     print(f"FAQ:            {faq_path} ({len(entries)} entries)")
     print(f"data:           {settings.data_dir.resolve()}")
-    return 0
+    if args.skip_kb or settings.knowledge.default_collection != "demo_bank":
+        return 0
+    from knowledge.ingest import ingest
+    from switchboard.engines import knowledge_store
+
+    store = knowledge_store(settings)
+    report = ingest(store, "demo_bank", [DEMO_KB], prune=True)
+    for error in report.errors:
+        print(str(error), file=sys.stderr)
+    print(f"knowledge base: demo_bank: {report.summary()}")
+    return 1 if report.errors else 0
 
 
 def _cmd_transcribe(args: argparse.Namespace) -> int:
@@ -136,6 +146,105 @@ def _cmd_call(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_KB = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "demo_bank"
+
+
+def _kb_store():
+    from switchboard.engines import knowledge_store
+    from switchboard.settings import get_settings
+
+    _configure_logging("WARNING")
+    return knowledge_store(get_settings())
+
+
+def _cmd_kb_ingest(args: argparse.Namespace) -> int:
+    from knowledge.ingest import ingest
+
+    store = _kb_store()
+    bar = None
+    try:
+        from tqdm import tqdm
+
+        bar = tqdm(total=0, unit="doc", file=sys.stderr, disable=not sys.stderr.isatty())
+    except ImportError:
+        pass
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    for path in missing:
+        print(f"{path}: no such file or folder", file=sys.stderr)
+    paths = [Path(p) for p in args.paths if Path(p).exists()]
+    report = ingest(
+        store, args.collection, paths, prune=args.prune and not missing, progress=progress
+    )
+    if bar is not None:
+        bar.close()
+    for error in report.errors:
+        print(str(error), file=sys.stderr)
+    print(f"{args.collection}: {report.summary()}")
+    return 1 if report.errors or missing else 0
+
+
+def _cmd_kb_search(args: argparse.Namespace) -> int:
+    from knowledge.store import KnowledgeStoreError
+
+    store = _kb_store()
+    try:
+        passages = store.search(
+            args.collection, args.query, top_k=args.top_k, entity=args.entity, mode=args.mode
+        )
+    except KnowledgeStoreError as e:
+        print(f"switchboard kb search: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(search_json(args.query, passages)))
+        return 0
+    for rank, p in enumerate(passages, 1):
+        where = " > ".join(p.heading_path) or p.title
+        print(f"{rank}. [{p.score:.3f}] {p.document_id} ({where})\n   {p.text[:200]}")
+    return 0
+
+
+def search_json(query: str, passages) -> dict:
+    """The ``kb search --json`` and ``/api/kb/search`` shape."""
+    return {
+        "query": query,
+        "results": [
+            {
+                "id": p.document_id,
+                "chunk_id": p.chunk_id,
+                "score": round(p.score, 6),
+                "title": p.title,
+                "text": p.text,
+                "source": p.source,
+            }
+            for p in passages
+        ],
+    }
+
+
+def _cmd_kb_list(args: argparse.Namespace) -> int:
+    for c in _kb_store().list_collections():
+        print(f"{c['name']}: {c['documents']} documents, {c['points']} chunks")
+    return 0
+
+
+def _cmd_kb_delete(args: argparse.Namespace) -> int:
+    from knowledge.store import KnowledgeStoreError
+
+    try:
+        _kb_store().delete_collection(args.collection)
+    except KnowledgeStoreError as e:
+        print(f"switchboard kb delete: {e}", file=sys.stderr)
+        return 1
+    print(f"deleted {args.collection}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.set_defaults(func=_cmd_serve)
 
-    prepare = sub.add_parser("prepare", help="locate models and data before serving")
+    prepare = sub.add_parser("prepare", help="locate models, ingest the demo knowledge base")
+    prepare.add_argument("--skip-kb", action="store_true", help="leave the knowledge base")
     prepare.set_defaults(func=_cmd_prepare)
 
     transcribe = sub.add_parser("transcribe", help="transcribe audio files (one JSON line each)")
@@ -168,6 +278,26 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--record", type=Path, help="save what the caller said and heard (WAV)")
     call.add_argument("--reply-timeout", type=float, default=15.0)
     call.set_defaults(func=_cmd_call)
+    kb = sub.add_parser("kb", help="the knowledge base").add_subparsers(dest="kb", required=True)
+    kb_ingest = kb.add_parser("ingest", help="ingest files and folders (incremental)")
+    kb_ingest.add_argument("paths", nargs="+")
+    kb_ingest.add_argument("--collection", required=True)
+    kb_ingest.add_argument(
+        "--prune", action="store_true", help="delete documents that are no longer in PATHS"
+    )
+    kb_ingest.set_defaults(func=_cmd_kb_ingest)
+    kb_search = kb.add_parser("search", help="hybrid search")
+    kb_search.add_argument("query")
+    kb_search.add_argument("--collection", required=True)
+    kb_search.add_argument("--top-k", type=int, default=5)
+    kb_search.add_argument("--entity", default=None)
+    kb_search.add_argument("--mode", choices=["hybrid", "dense", "sparse"], default="hybrid")
+    kb_search.add_argument("--json", action="store_true")
+    kb_search.set_defaults(func=_cmd_kb_search)
+    kb.add_parser("list", help="collections").set_defaults(func=_cmd_kb_list)
+    kb_delete = kb.add_parser("delete", help="delete a collection")
+    kb_delete.add_argument("--collection", required=True)
+    kb_delete.set_defaults(func=_cmd_kb_delete)
     return parser
 
 

@@ -27,3 +27,21 @@ def piper_options(settings: Settings) -> PiperOptions:
         use_cuda=settings.tts.use_cuda,
         length_scale=settings.tts.length_scale,
     )
+
+
+def knowledge_store(settings: Settings):
+    """The knowledge store the settings describe (local Qdrant folder or a server)."""
+    from knowledge.embeddings import OpenAIEmbedder, get_embedder
+    from knowledge.store import KnowledgeStore
+
+    k = settings.knowledge
+    if k.embedding_url:
+        key = k.embedding_api_key.get_secret_value() if k.embedding_api_key else None
+        embedder = OpenAIEmbedder(base_url=k.embedding_url, api_key=key, model=k.embedding_model)
+    else:
+        embedder = get_embedder(k.embedding_model)
+    if k.qdrant_url:
+        key = k.qdrant_api_key.get_secret_value() if k.qdrant_api_key else None
+        return KnowledgeStore(url=k.qdrant_url, api_key=key, embedder=embedder)
+    settings.qdrant_path.mkdir(parents=True, exist_ok=True)
+    return KnowledgeStore(path=settings.qdrant_path, embedder=embedder)

@@ -81,6 +81,27 @@ class TurnSettings(BaseModel):
     max_utterance_secs: float = Field(20.0, description="A turn is cut after this long.")
 
 
+class KnowledgeSettings(BaseModel):
+    """The knowledge base: embeddings and the Qdrant store."""
+
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Bundled 'all-MiniLM-L6-v2', or a folder with an ONNX sentence model and "
+        "its tokenizer.json.",
+    )
+    embedding_url: str | None = Field(
+        None, description="An OpenAI-compatible embeddings endpoint instead of the ONNX model."
+    )
+    embedding_api_key: SecretStr | None = None
+    qdrant_url: str | None = Field(
+        None, description="Qdrant server URL; empty uses local mode in <data_dir>/qdrant."
+    )
+    qdrant_api_key: SecretStr | None = None
+    default_collection: str = Field("demo_bank", description="Collection searched by default.")
+    search_mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    top_k: int = Field(5, ge=1, le=50)
+
+
 class TwilioSettings(BaseModel):
     """Twilio credentials: needed only for call control (REST hang-up) and signatures."""
 
@@ -129,6 +150,7 @@ class Settings(BaseSettings):
     tts: TTSSettings = TTSSettings()
     turn: TurnSettings = TurnSettings()
     twilio: TwilioSettings = TwilioSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
@@ -147,6 +169,10 @@ class Settings(BaseSettings):
     def whisper_cache_dir(self) -> Path:
         """Where the bundled Whisper base model's two parts are joined (once)."""
         return self.models_dir / "whisper-base"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
 
     @property
     def recordings_dir(self) -> Path:

@@ -104,7 +104,7 @@ def test_prepare_prints_the_model_paths(
     data = tmp_path / "fresh-data"
     env.setenv("SWITCHBOARD_DATA_DIR", str(data))
     env.setenv("SWITCHBOARD_STT__MODEL", "tiny.en")
-    assert main(["prepare"]) == 0
+    assert main(["prepare", "--skip-kb"]) == 0
     out = capsys.readouterr().out
     lines = dict(line.split(":", 1) for line in out.splitlines())
     assert set(lines) == {"speech-to-text", "voice", "FAQ", "data"}
@@ -123,7 +123,7 @@ def test_prepare_uses_the_faq_path_setting(
     faq = tmp_path / "faq.jsonl"
     faq.write_text('{"id": "a", "question": "q?", "answer": "x."}\n', encoding="utf-8")
     env.setenv("SWITCHBOARD_FAQ_PATH", str(faq))
-    assert main(["prepare"]) == 0
+    assert main(["prepare", "--skip-kb"]) == 0
     assert f"FAQ:            {faq} (1 entries)" in capsys.readouterr().out
 
 
@@ -131,7 +131,7 @@ def test_prepare_reports_a_bad_faq(
     capsys: pytest.CaptureFixture[str], env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     env.setenv("SWITCHBOARD_FAQ_PATH", str(tmp_path / "missing.jsonl"))
-    assert main(["prepare"]) == 1
+    assert main(["prepare", "--skip-kb"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("switchboard prepare: cannot read FAQ file")
@@ -141,7 +141,7 @@ def test_prepare_reports_a_missing_model(
     capsys: pytest.CaptureFixture[str], env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     env.setenv("SWITCHBOARD_STT__MODEL", str(tmp_path / "no-such-model"))
-    assert main(["prepare"]) == 1
+    assert main(["prepare", "--skip-kb"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("switchboard prepare: Whisper model folder")
     assert "SWITCHBOARD_STT__MODEL" in err
@@ -151,7 +151,7 @@ def test_prepare_reports_a_missing_voice(
     capsys: pytest.CaptureFixture[str], env: pytest.MonkeyPatch
 ) -> None:
     env.setenv("SWITCHBOARD_TTS__VOICE", "en_GB-nobody-low")
-    assert main(["prepare"]) == 1
+    assert main(["prepare", "--skip-kb"]) == 1
     assert "Piper voice 'en_GB-nobody-low' not found" in capsys.readouterr().err
 
 
