@@ -58,6 +58,7 @@ def ingest(
     started = time.monotonic()
     loaded = load_paths([Path(p) for p in paths])
     report = IngestReport(errors=list(loaded.errors), skipped=list(loaded.skipped))
+    store.ensure_collection(collection)
     existing = store.document_hashes(collection)
     seen: set[str] = set()
     now = datetime.now(UTC)

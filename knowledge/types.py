@@ -45,8 +45,15 @@ class Document:
     def content_hash(self) -> str:
         """Changes whenever anything that ends up in the index changes."""
         digest = hashlib.sha256()
-        for part in (self.id, self.kind, self.title, self.entity or "", self.question or "",
-                     self.answer or "", repr(sorted(self.metadata.items()))):
+        for part in (
+            self.id,
+            self.kind,
+            self.title,
+            self.entity or "",
+            self.question or "",
+            self.answer or "",
+            repr(sorted(self.metadata.items())),
+        ):
             digest.update(part.encode("utf-8"))
             digest.update(b"\0")
         for section in self.sections:
