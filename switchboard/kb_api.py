@@ -33,7 +33,6 @@ async def search(
     entity: str | None = None,
 ) -> dict:
     from knowledge.store import KnowledgeStoreError
-
     from switchboard.cli import search_json
 
     settings = request.app.state.settings
