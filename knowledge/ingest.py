@@ -17,6 +17,10 @@ from pathlib import Path
 from knowledge.chunking import chunk_document
 from knowledge.loaders import LoadError, load_paths
 from knowledge.store import KnowledgeStore
+from knowledge.types import Chunk
+
+BATCH_CHUNKS = 256
+"""Chunks embedded and written together: full embedding batches, bounded memory."""
 
 
 @dataclass
@@ -63,6 +67,15 @@ def ingest(
     seen: set[str] = set()
     now = datetime.now(UTC)
     total = len(loaded.documents)
+    pending: list[list[Chunk]] = []
+    pending_chunks = 0
+
+    def flush() -> None:
+        nonlocal pending, pending_chunks
+        if pending:
+            report.chunks += store.upsert_documents(collection, pending)
+        pending, pending_chunks = [], 0
+
     for number, document in enumerate(loaded.documents, 1):
         if document.id in seen:
             report.errors.append(
@@ -76,11 +89,16 @@ def ingest(
         else:
             chunks = chunk_document(document, ingested_at=now)
             if chunks:
-                store.upsert_document(collection, chunks)
-                report.chunks += len(chunks)
+                pending.append(chunks)
+                pending_chunks += len(chunks)
+            elif previous is not None:
+                store.delete_document(collection, document.id)
             (report.added if previous is None else report.updated).append(document.id)
+        if pending_chunks >= BATCH_CHUNKS:
+            flush()
         if progress is not None:
             progress(number, total)
+    flush()
     if prune:
         failed_sources = {str(e.path) for e in report.errors}
         for document_id in sorted(set(existing) - seen):

@@ -167,6 +167,53 @@ class KnowledgeStore:
 
     # --- documents ---------------------------------------------------------------------------
 
+    def upsert_documents(self, collection: str, documents: list[list[Chunk]]) -> int:
+        """Write several documents at once, each replacing its previous version whole.
+
+        Ingestion is dominated by embedding, which is much faster in full batches than one
+        small document (an FAQ entry is one chunk) at a time. All points of the call share a
+        fresh ``version``; the stale versions of these documents are deleted only after every
+        new point is written, so a failure leaves old versions in place (and
+        ``document_hashes`` reports such documents as changed).
+        """
+        chunks = [chunk for document in documents for chunk in document]
+        if not chunks:
+            return 0
+        for document in documents:
+            if len({chunk.document_id for chunk in document}) != 1:
+                raise ValueError("each document's chunks must share one document_id")
+        self.ensure_collection(collection)
+        dense = self.embedder.embed([chunk.text for chunk in chunks])
+        version = uuid.uuid4().hex
+        now = datetime.now(UTC)
+        points = []
+        for chunk, vector in zip(chunks, dense, strict=True):
+            indices, values = self.sparse.encode_document(chunk.text)
+            points.append(
+                models.PointStruct(
+                    id=point_id(chunk.chunk_id),
+                    vector={
+                        DENSE: vector.tolist(),
+                        SPARSE: models.SparseVector(indices=indices, values=values),
+                    },
+                    payload=_payload(chunk, version, chunk.ingested_at or now),
+                )
+            )
+        document_ids = sorted({chunk.document_id for chunk in chunks})
+        with self._errors("upsert", collection):
+            for start in range(0, len(points), _UPSERT_BATCH):
+                self._client.upsert(collection, points[start : start + _UPSERT_BATCH], wait=True)
+            stale = models.Filter(
+                must=[
+                    models.FieldCondition(
+                        key="document_id", match=models.MatchAny(any=document_ids)
+                    )
+                ],
+                must_not=[_match("version", version)],
+            )
+            self._client.delete(collection, models.FilterSelector(filter=stale), wait=True)
+        return len(points)
+
     def upsert_document(self, collection: str, chunks: list[Chunk]) -> int:
         """Write one document's chunks, replacing its previous version whole; returns the count.
 
