@@ -15,15 +15,17 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from knowledge.embeddings import Embedder
+from knowledge.local_index import LocalIndex
 from knowledge.sparse import SparseEncoder
 from knowledge.types import Chunk, Passage
 
@@ -91,6 +93,7 @@ class KnowledgeStore:
             threading.RLock() if self.local else contextlib.nullcontext()
         )
         self._ready: set[str] = set()
+        self._indexes: dict[str, LocalIndex] = {}
         self._indexed: set[tuple[str, str]] = set()
 
     def close(self) -> None:
@@ -322,6 +325,10 @@ class KnowledgeStore:
         if mode == "sparse" and sparse is None:
             return []
 
+        if self.local:
+            return self._search_local(
+                collection, mode, dense, indices, values, top_k, entity, entity_mode, filters or {}
+            )
         requests = [_request(mode, dense, sparse, conditions + entity_condition, top_k)]
         if entity is not None and entity_mode == "boost":
             requests.append(_request(mode, dense, sparse, conditions, top_k))
@@ -337,6 +344,93 @@ class KnowledgeStore:
                     seen.add(passage.chunk_id)
                     passages.append(passage)
         return passages[:top_k]
+
+    def _search_local(
+        self,
+        collection: str,
+        mode: SearchMode,
+        dense: list[float] | None,
+        indices: list[int],
+        values: list[float],
+        top_k: int,
+        entity: str | None,
+        entity_mode: EntityMode,
+        filters: dict[str, str],
+    ) -> list[Passage]:
+        """Local mode: the same search as the server's, on the in-memory index."""
+        index = self._local_index(collection)
+
+        def matches(with_entity: bool) -> Callable[[dict], bool] | None:
+            if not filters and not (with_entity and entity is not None):
+                return None
+
+            def keep(payload: dict) -> bool:
+                metadata = payload.get("metadata") or {}
+                if any(metadata.get(k) != v for k, v in filters.items()):
+                    return False
+                return not with_entity or entity is None or payload.get("entity") == entity
+
+            return keep
+
+        def run(mask) -> list:
+            if mode == "dense":
+                return index.search_dense(np.asarray(dense), top_k, mask)
+            if mode == "sparse":
+                return index.search_sparse(indices, values, top_k, mask)
+            return LocalIndex.fuse(
+                [
+                    index.search_dense(np.asarray(dense), top_k * 4, mask),
+                    index.search_sparse(indices, values, top_k * 4, mask),
+                ],
+                top_k,
+            )
+
+        rankings = [run(index.mask(matches(True)))]
+        if entity is not None and entity_mode == "boost":
+            rankings.append(run(index.mask(matches(False))))
+        passages: list[Passage] = []
+        seen: set[str] = set()
+        for ranking in rankings:
+            for hit in ranking:
+                passage = _passage(index.payloads[hit.position], hit.score)
+                if passage.chunk_id not in seen:
+                    seen.add(passage.chunk_id)
+                    passages.append(passage)
+        return passages[:top_k]
+
+    def _local_index(self, collection: str) -> LocalIndex:
+        """The collection's in-memory index, read from Qdrant after each write."""
+        with self._lock:
+            index = self._indexes.get(collection)
+            if index is not None:
+                return index
+            dense, sparse, payloads = [], [], []
+            offset = None
+            while True:
+                with self._errors("search", collection):
+                    points, offset = self._client.scroll(
+                        collection,
+                        limit=_SCROLL_PAGE,
+                        offset=offset,
+                        with_payload=True,
+                        with_vectors=True,
+                    )
+                for point in points:
+                    vectors = point.vector or {}
+                    dense.append(vectors[DENSE])
+                    vector = vectors.get(SPARSE)
+                    sparse.append(
+                        (list(vector.indices), list(vector.values))
+                        if vector is not None
+                        else ([], [])
+                    )
+                    payloads.append(point.payload or {})
+                if offset is None:
+                    break
+            width = self.embedder.dimension
+            matrix = np.asarray(dense, dtype=np.float32).reshape(len(payloads), width)
+            index = self._indexes[collection] = LocalIndex(matrix, sparse, payloads)
+            return index
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -361,6 +455,8 @@ class KnowledgeStore:
     def _errors(self, operation: str, collection: str | None = None) -> Iterator[None]:
         """Serialise local-mode calls and translate Qdrant's failures at this edge."""
         with self._lock:
+            if collection is not None and operation in _WRITES:
+                self._indexes.pop(collection, None)
             try:
                 yield
             except (KnowledgeStoreError, ValueError) as e:
@@ -388,6 +484,9 @@ class KnowledgeStore:
             return self._client.collection_exists(collection)
         except Exception:  # the server is gone as well: report the original failure
             return True
+
+
+_WRITES = frozenset({"upsert", "delete document", "delete collection", "create collection"})
 
 
 def _missing(collection: str) -> KnowledgeStoreError:
