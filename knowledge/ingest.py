@@ -73,7 +73,9 @@ def ingest(
     def flush() -> None:
         nonlocal pending, pending_chunks
         if pending:
-            report.chunks += store.upsert_documents(collection, pending)
+            report.chunks += store.upsert_documents(
+                collection, pending, replacing={d[0].document_id for d in pending} & set(existing)
+            )
         pending, pending_chunks = [], 0
 
     for number, document in enumerate(loaded.documents, 1):

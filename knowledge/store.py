@@ -170,14 +170,22 @@ class KnowledgeStore:
 
     # --- documents ---------------------------------------------------------------------------
 
-    def upsert_documents(self, collection: str, documents: list[list[Chunk]]) -> int:
+    def upsert_documents(
+        self,
+        collection: str,
+        documents: list[list[Chunk]],
+        *,
+        replacing: set[str] | None = None,
+    ) -> int:
         """Write several documents at once, each replacing its previous version whole.
 
         Ingestion is dominated by embedding, which is much faster in full batches than one
         small document (an FAQ entry is one chunk) at a time. All points of the call share a
         fresh ``version``; the stale versions of these documents are deleted only after every
         new point is written, so a failure leaves old versions in place (and
-        ``document_hashes`` reports such documents as changed).
+        ``document_hashes`` reports such documents as changed). ``replacing`` names the
+        documents that may have older versions (default: all of them); new documents need no
+        clean-up, which saves a filtered scan of the collection per batch.
         """
         chunks = [chunk for document in documents for chunk in document]
         if not chunks:
@@ -203,9 +211,13 @@ class KnowledgeStore:
                 )
             )
         document_ids = sorted({chunk.document_id for chunk in chunks})
+        if replacing is not None:
+            document_ids = [d for d in document_ids if d in replacing]
         with self._errors("upsert", collection):
             for start in range(0, len(points), _UPSERT_BATCH):
                 self._client.upsert(collection, points[start : start + _UPSERT_BATCH], wait=True)
+            if not document_ids:
+                return len(points)
             stale = models.Filter(
                 must=[
                     models.FieldCondition(
