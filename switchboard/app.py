@@ -42,6 +42,9 @@ def load_resources(settings: Settings) -> CallResources:
         else None
     )
     store = CallStore(settings.call_store_url)
+    cut_off = store.end_unfinished_calls("service restarted during the call")
+    if cut_off:
+        logger.warning(f"{cut_off} call(s) were cut off by the last restart; marked ended")
     logger.info(
         f"models ready in {time.monotonic() - started:.1f} s "
         f"(stt {settings.stt.model}, voice {settings.tts.voice}, "

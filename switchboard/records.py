@@ -237,6 +237,26 @@ class CallStore:
                 raise
             self._conn.execute("COMMIT")
 
+    def end_unfinished_calls(self, reason: str) -> int:
+        """End every call that has no end (the process serving it died); returns how many.
+
+        Called when the single service process starts: any call still open then was cut off
+        by the restart. Their turns up to the crash are kept.
+        """
+        ended = _to_text(datetime.now(UTC))
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._conn.execute(
+                    "UPDATE calls SET ended_at = ?, end_reason = ? WHERE ended_at IS NULL",
+                    (ended, reason),
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            return cursor.rowcount
+
     def get_call(self, call_id: str) -> CallRecord | None:
         """The call with all its turns in order, or ``None`` if it is not stored."""
         with self._lock:

@@ -150,16 +150,20 @@ class SpeechProcessor(FrameProcessor):
             cached = self._cache.get(piece) if self._cache is not None else None
             chunks = _cached(cached) if cached is not None else self._synthesize(piece)
             spoken = bytearray()
-            async for audio in chunks:
-                if not audio:
-                    continue
-                if first_audio_at is None:
-                    first_audio_at = time.monotonic()
-                    self._journal_reply(frame, started, first_audio_at)
-                spoken += audio
-                await self.push_frame(
-                    TTSAudioRawFrame(audio=audio, sample_rate=self._rate, num_channels=1)
-                )
+            try:
+                async for audio in chunks:
+                    if not audio:
+                        continue
+                    if first_audio_at is None:
+                        first_audio_at = time.monotonic()
+                        self._journal_reply(frame, started, first_audio_at)
+                    spoken += audio
+                    await self.push_frame(
+                        TTSAudioRawFrame(audio=audio, sample_rate=self._rate, num_channels=1)
+                    )
+            except Exception as e:  # noqa: BLE001 - one unspeakable piece must not end the call
+                logger.error(f"{self}: could not speak {piece!r}: {e.__class__.__name__}: {e}")
+                continue
             if cached is None and self._cache is not None and spoken:
                 self._cache.put(piece, bytes(spoken))
         if first_audio_at is None:

@@ -266,3 +266,19 @@ def test_in_memory_and_nested_folder(tmp_path):
     with CallStore(tmp_path / "deep" / "er" / "calls.db") as nested:
         nested.start_call("c1")
     assert (tmp_path / "deep" / "er" / "calls.db").exists()
+
+
+def test_calls_cut_off_by_a_restart_are_ended_and_keep_their_turns(tmp_path):
+    first = CallStore(tmp_path / "calls.db")
+    first.start_call("CA-live")
+    first.add_turn("CA-live", "caller", "hello", started_ms=10)
+    first.start_call("CA-done")
+    first.end_call("CA-done", reason="goodbye")
+    # The process dies; a new one opens the same store.
+    second = CallStore(tmp_path / "calls.db")
+    assert second.end_unfinished_calls("service restarted during the call") == 1
+    live = second.get_call("CA-live")
+    assert live.end_reason == "service restarted during the call" and live.ended_at is not None
+    assert [t.text for t in live.turns] == ["hello"]
+    assert second.get_call("CA-done").end_reason == "goodbye"
+    assert second.end_unfinished_calls("again") == 0

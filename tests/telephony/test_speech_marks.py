@@ -29,3 +29,35 @@ def test_mark_names_round_trip():
     for other in ("greeting", "bot:x:end", "bot:3:nope", "", "bot:3"):
         assert parse_mark(other) is None
         assert not is_reply_end_mark(other)
+
+
+async def test_a_piece_that_fails_to_synthesise_is_skipped_and_the_reply_goes_on():
+    from pipecat.frames.frames import OutputTransportMessageFrame, TTSAudioRawFrame
+    from pipecat.tests.utils import run_test
+
+    from dialogue.types import Reply
+    from telephony.frames import BotReplyFrame
+    from telephony.journal import CallJournal
+    from telephony.speech import SpeechProcessor
+
+    class FlakySynth:
+        sample_rate = 8000
+
+        def synthesize_stream(self, text):
+            if "broken" in text:
+                raise RuntimeError("voice failed")
+            yield b"\x01\x00" * 800
+
+    processor = SpeechProcessor(
+        FlakySynth(),
+        CallJournal(None, "CAtest", None),
+        lambda name: {"event": "mark", "mark": {"name": name}},
+    )
+    reply = Reply("This is broken. This one works.", action="answer")
+    down, _ = await run_test(
+        processor, frames_to_send=[BotReplyFrame(reply=reply, turn_id=1)], expected_down_frames=None
+    )
+    audio = [f for f in down if isinstance(f, TTSAudioRawFrame)]
+    marks = [f.message["mark"]["name"] for f in down if isinstance(f, OutputTransportMessageFrame)]
+    assert len(audio) >= 1
+    assert marks == ["bot:1:0:This is broken.", "bot:1:1:This one works.", "bot:1:end"]
