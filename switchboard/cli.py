@@ -245,6 +245,60 @@ def _cmd_kb_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_intents_train(args: argparse.Namespace) -> int:
+    import csv
+
+    from dialogue.intents import IntentModel, stratified_split
+    from knowledge.embeddings import get_embedder
+
+    _configure_logging("WARNING")
+    try:
+        with open(args.data, newline="") as f:
+            rows = [(r["text"], r["label"]) for r in csv.DictReader(f)]
+    except (OSError, KeyError) as e:
+        print(
+            f"switchboard intents train: {args.data}: needs text,label columns ({e})",
+            file=sys.stderr,
+        )
+        return 1
+    texts, labels = [t for t, _ in rows], [label for _, label in rows]
+    embedder = get_embedder()
+    embeddings = embedder.embed(texts)
+    train, test = stratified_split(labels, 0.2, seed=0)
+    held_out = IntentModel.train(
+        [texts[i] for i in train],
+        [labels[i] for i in train],
+        embedder=embedder,
+        embeddings=embeddings[train],
+    )
+    guesses = held_out.classify([texts[i] for i in test], embeddings[test])
+    correct = sum(g.best == labels[i] for g, i in zip(guesses, test, strict=True))
+    accuracy = correct / max(len(test), 1)
+    model = IntentModel.train(
+        texts, labels, unknown_below=args.unknown_below, embedder=embedder, embeddings=embeddings
+    )
+    print(f"held-out accuracy: {accuracy:.4f} ({len(test)} of {len(texts)} examples)")
+    print(f"model: {model.save(args.out)} ({len(model.labels)} intents)")
+    return 0
+
+
+def _cmd_intents_classify(args: argparse.Namespace) -> int:
+    from dialogue.intents import DEMO_INTENT_MODEL, IntentModelError, get_intent_model
+
+    _configure_logging("WARNING")
+    try:
+        model = get_intent_model(args.model or DEMO_INTENT_MODEL)
+    except IntentModelError as e:
+        print(f"switchboard intents classify: {e}", file=sys.stderr)
+        return 1
+    for line in sys.stdin:
+        if text := line.strip():
+            p = model.classify([text])[0]
+            row = {"text": p.text, "intent": p.intent, "confidence": round(p.confidence, 4)}
+            print(json.dumps(row), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -298,6 +352,16 @@ def build_parser() -> argparse.ArgumentParser:
     kb_delete = kb.add_parser("delete", help="delete a collection")
     kb_delete.add_argument("--collection", required=True)
     kb_delete.set_defaults(func=_cmd_kb_delete)
+    intents = sub.add_parser("intents", help="the intent classifier")
+    intents = intents.add_subparsers(dest="intents", required=True)
+    intents_train = intents.add_parser("train", help="train a model on a text,label CSV")
+    intents_train.add_argument("data")
+    intents_train.add_argument("--out", type=Path, required=True)
+    intents_train.add_argument("--unknown-below", type=float, default=0.5)
+    intents_train.set_defaults(func=_cmd_intents_train)
+    intents_classify = intents.add_parser("classify", help="classify stdin lines (JSON lines)")
+    intents_classify.add_argument("--model", default=None, help="default: the demo bank model")
+    intents_classify.set_defaults(func=_cmd_intents_classify)
     return parser
 
 
