@@ -95,7 +95,8 @@ def test_hashed_features_and_hidden_layer_train(tmp_path):
             "balance",
             "card",
         ]
-        loaded = IntentModel.load(model.save(tmp_path / str(options.hidden)), embedder=model.embedder)
+        folder = model.save(tmp_path / str(options.hidden))
+        loaded = IntentModel.load(folder, embedder=model.embedder)
         np.testing.assert_allclose(loaded.probabilities(TEXTS), model.probabilities(TEXTS))
 
 
