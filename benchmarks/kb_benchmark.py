@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 from _service import RESULTS, machine
-from knowledge.store import KnowledgeStore
 
 from knowledge.embeddings import get_embedder
 from knowledge.ingest import ingest
+from knowledge.store import KnowledgeStore
 
 REPO = Path(__file__).resolve().parent.parent
 DSTC9 = REPO.parent / "shared" / "data" / "kb" / "dstc9" / "knowledge.json"
