@@ -1,0 +1,216 @@
+"""Answer generators: turn a question and retrieved passages into a short spoken answer.
+
+Every generator has the same interface (``AnswerGenerator``) so the dialogue can swap them.
+The default, ``ExtractiveAnswerer``, uses no language model: it quotes the one or two
+sentences of the best passage that share the most words with the question. It cannot invent
+anything, which is what a bank's contact centre wants by default; the only rewriting is
+``to_spoken``, which changes notation ("$5" -> "5 dollars"), never content.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from dialogue.faq import tokens
+from dialogue.spoken import to_spoken
+from knowledge.types import Passage
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to say, and where it came from.
+
+    ``sources`` are document ids, the one that contributed most first. ``grounded`` is True
+    when every statement in ``text`` is taken from ``sources``.
+    """
+
+    text: str
+    sources: tuple[str, ...]
+    grounded: bool
+
+
+@runtime_checkable
+class AnswerGenerator(Protocol):
+    """Turns a question and ranked passages (best first) into an ``Answer``."""
+
+    def answer(
+        self, question: str, passages: list[Passage], *, context: list[str] | None = None
+    ) -> Answer | None:
+        """The answer, or None when nothing relevant was found (so the caller can offer a
+        person). ``context`` holds the caller's earlier turns, oldest first."""
+        ...
+
+    def stream(
+        self, question: str, passages: list[Passage], context: list[str] | None = None
+    ) -> Iterator[str]:
+        """Speakable sentences of the answer, as soon as each is ready (nothing if None)."""
+        result = self.answer(question, passages, context=context)
+        if result is not None:
+            yield from split_sentences(result.text)
+
+
+# Full stops that do not end a sentence (compared lower-cased, with the stop).
+_ABBREVIATIONS = frozenset(
+    "e.g. i.e. approx. st. ave. rd. blvd. mr. mrs. ms. dr. vs. no. inc. ltd. co. jr. sr.".split()
+)
+_CAPITALISED_AFTER_TIME = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\b|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+)
+_BOUNDARY = re.compile(r"(?<=[.!?])([\"')\]]*)\s+(?=[\"'(\[]*[A-Z0-9])")
+_BLOCK_START = re.compile(r"^\s*(?:#{1,6}\s|[-*+•]\s|\d+[.)]\s)")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split written or spoken text into sentences, in order, each stripped.
+
+    Headings and list items are sentences of their own; lines wrapped inside a paragraph
+    are joined; full stops of common abbreviations ("e.g.", "St.", "a.m." before a day)
+    do not split.
+    """
+    sentences: list[str] = []
+    for block in _blocks(text):
+        start = 0
+        for boundary in _BOUNDARY.finditer(block):
+            end = boundary.end(1)  # after the stop and any closing quote
+            before = block[start:end].split()
+            last = before[-1].lower() if before else ""
+            after = block[boundary.end() :]
+            if last.strip("\"')]") in _ABBREVIATIONS:
+                continue
+            if last in ("a.m.", "p.m.") and _CAPITALISED_AFTER_TIME.match(after):
+                continue
+            sentences.append(block[start:end].strip())
+            start = boundary.end()
+        sentences.append(block[start:].strip())
+    return [s for s in sentences if s]
+
+
+def _blocks(text: str) -> list[str]:
+    """Paragraphs, headings and list items, with wrapped lines joined."""
+    blocks: list[str] = []
+    joinable = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            joinable = False
+            continue
+        block_start = bool(_BLOCK_START.match(line))
+        if joinable and not block_start:
+            blocks[-1] = f"{blocks[-1]} {stripped}"
+        else:
+            blocks.append(stripped)
+        heading = stripped.startswith("#")
+        joinable = not heading and stripped[-1] not in ".!?:"
+    return blocks
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    sentence: str
+    rank: int
+    """Which passage it came from: 0 for the best."""
+    position: int
+    score: float
+
+
+class ExtractiveAnswerer(AnswerGenerator):
+    """Quotes the sentences of the best passage that best match the question. No LLM.
+
+    Args:
+        max_sentences: the most sentences an answer has (default 2: one phone breath).
+        min_score: a best passage whose retrieval score is below this gives no answer
+            (default 0.0: trust the retriever's own threshold).
+        use_second_passage: also take sentences from the second passage when it is a
+            neighbouring chunk of the same document (default True).
+        context_weight: how much a word from the caller's earlier turns counts against a
+            word of the question itself (default 0.5), so "and the fee for that?" can
+            follow a question about wire transfers.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_sentences: int = 2,
+        min_score: float = 0.0,
+        use_second_passage: bool = True,
+        context_weight: float = 0.5,
+    ) -> None:
+        if max_sentences < 1:
+            raise ValueError("max_sentences must be at least 1")
+        self.max_sentences = max_sentences
+        self.min_score = min_score
+        self.use_second_passage = use_second_passage
+        self.context_weight = context_weight
+
+    def answer(
+        self, question: str, passages: list[Passage], *, context: list[str] | None = None
+    ) -> Answer | None:
+        if not passages:
+            return None
+        best = passages[0]
+        if best.score < self.min_score:
+            return None
+        used = [best]
+        if (
+            self.use_second_passage
+            and len(passages) > 1
+            and passages[1].document_id == best.document_id
+            and passages[1].chunk_id != best.chunk_id
+        ):
+            used.append(passages[1])
+
+        weights = self._weights(question, context or [])
+        candidates = [
+            _Candidate(sentence, rank, position, _overlap(sentence, weights))
+            for rank, passage in enumerate(used)
+            for position, sentence in enumerate(split_sentences(passage.text))
+            if not sentence.startswith("#")  # a heading names a topic; it answers nothing
+        ]
+        scoring = [c for c in candidates if c.score > 0]
+        if not scoring:
+            return None
+
+        chosen: list[_Candidate] = []
+        if _is_faq(best) and candidates[0].score > 0:
+            chosen.append(candidates[0])  # an FAQ answer's first sentence is its gist
+        for candidate in sorted(scoring, key=lambda c: (-c.score, c.rank, c.position)):
+            if len(chosen) >= self.max_sentences:
+                break
+            if candidate not in chosen:
+                chosen.append(candidate)
+        chosen.sort(key=lambda c: (c.rank, c.position))
+
+        sources = tuple(dict.fromkeys(used[c.rank].document_id for c in chosen))
+        text = to_spoken("\n".join(c.sentence for c in chosen))
+        return Answer(text=text, sources=sources, grounded=True)
+
+    def _weights(self, question: str, context: list[str]) -> dict[str, float]:
+        weights = {word: self.context_weight for turn in context for word in _words(turn)}
+        weights.update({word: 1.0 for word in _words(question)})
+        return weights
+
+
+def _overlap(sentence: str, weights: dict[str, float]) -> float:
+    """Weighted count of the question's words in the sentence, as it will be spoken ("Sat"
+    matches "Saturday"); each word counts once."""
+    words = _words(sentence) | _words(to_spoken(sentence))
+    return sum(weights.get(word, 0.0) for word in words)
+
+
+# Function words the FAQ matcher's stop list keeps but that say nothing about a topic.
+_MORE_STOP = frozenset("as at by into off out up via onto per".split())
+
+
+def _words(text: str) -> set[str]:
+    return {word for word in tokens(text) if word not in _MORE_STOP}
+
+
+def _is_faq(passage: Passage) -> bool:
+    """Whether the passage is an FAQ answer (the store puts the document kind in metadata)."""
+    return passage.metadata.get("kind") == "faq"
+
+
+__all__ = ["Answer", "AnswerGenerator", "ExtractiveAnswerer", "split_sentences"]

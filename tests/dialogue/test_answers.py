@@ -1,0 +1,246 @@
+"""The extractive answerer: quotes passages, never invents, and says when it has nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogue.answers import Answer, AnswerGenerator, ExtractiveAnswerer, split_sentences
+from dialogue.spoken import to_spoken
+from knowledge.types import Passage
+
+FEES = (
+    "A replacement debit card costs $5. "
+    "Express delivery of a card costs $25 and arrives the next business day. "
+    "Wire transfers to another bank cost $15 each. "
+    "There is no monthly fee on a checking account that holds $1,500."
+)
+HOURS = (
+    "Our phone lines are open 24/7. "
+    "Branches are open 9am-5pm Mon-Fri and 10am-2pm Sat. "
+    "Branches are closed on public holidays."
+)
+
+
+def _passage(text: str, doc: str, n: int = 0, score: float = 0.8, **metadata) -> Passage:
+    return Passage(
+        text=text,
+        score=score,
+        document_id=doc,
+        chunk_id=f"{doc}#{n}",
+        title=doc.replace("-", " ").title(),
+        source=f"kb/{doc}.md",
+        metadata=metadata,
+    )
+
+
+@pytest.fixture
+def answerer() -> ExtractiveAnswerer:
+    return ExtractiveAnswerer()
+
+
+def test_picks_the_best_matching_sentences_in_passage_order(answerer) -> None:
+    result = answerer.answer("How much does express card delivery cost?", [_passage(FEES, "fees")])
+    assert result == Answer(
+        text=to_spoken(
+            "A replacement debit card costs $5. "
+            "Express delivery of a card costs $25 and arrives the next business day."
+        ),
+        sources=("fees",),
+        grounded=True,
+    )
+    assert result.text == (
+        "A replacement debit card costs 5 dollars. "
+        "Express delivery of a card costs 25 dollars and arrives the next business day."
+    )
+
+
+def test_single_best_sentence_with_max_sentences_one() -> None:
+    result = ExtractiveAnswerer(max_sentences=1).answer(
+        "What is the fee for a wire transfer?", [_passage(FEES, "fees")]
+    )
+    assert result is not None
+    assert result.text == "Wire transfers to another bank cost 15 dollars each."
+
+
+def test_keeps_passage_order_not_score_order(answerer) -> None:
+    # "monthly checking" scores highest on the last sentence, "wire" on the third.
+    result = answerer.answer("monthly checking fee wire", [_passage(FEES, "fees")])
+    assert result is not None
+    assert result.text == to_spoken(
+        "Wire transfers to another bank cost $15 each. "
+        "There is no monthly fee on a checking account that holds $1,500."
+    )
+
+
+def test_uses_only_the_best_passage_of_another_document(answerer) -> None:
+    passages = [_passage(HOURS, "opening-hours", score=0.9), _passage(FEES, "fees", score=0.7)]
+    result = ExtractiveAnswerer(max_sentences=1).answer(
+        "When are branches open on Saturday?", passages
+    )
+    assert result is not None
+    assert result.sources == ("opening-hours",)
+    assert result.text == (
+        "Branches are open 9 am to 5 pm Monday to Friday and 10 am to 2 pm Saturday."
+    )
+
+
+def test_second_passage_of_the_same_document_can_contribute(answerer) -> None:
+    first = _passage("Cards are sent by post. They arrive in 5 days.", "cards", n=0)
+    second = _passage("Express delivery costs $25.", "cards", n=1, score=0.6)
+    result = answerer.answer("How fast is express card delivery?", [first, second])
+    assert result is not None
+    assert result.sources == ("cards",)
+    assert result.text == to_spoken("Cards are sent by post.\nExpress delivery costs $25.")
+
+
+def test_second_passage_not_used_when_disabled() -> None:
+    first = _passage("Cards are sent by post. They arrive in 5 days.", "cards", n=0)
+    second = _passage("Express delivery costs $25.", "cards", n=1, score=0.6)
+    result = ExtractiveAnswerer(use_second_passage=False).answer(
+        "How fast is express card delivery?", [first, second]
+    )
+    assert result is not None
+    assert result.text == "Cards are sent by post."
+
+
+def test_faq_answer_keeps_its_first_sentence_when_it_scores() -> None:
+    faq = _passage(
+        "You can order a new card in the app. It costs $5. "
+        "Cards are sent by post and arrive in 5 days. "
+        "Express post to your new card address is $25.",
+        "new-card",
+        kind="faq",
+    )
+    question = "How do I get a new card sent by express post?"
+    plain = ExtractiveAnswerer().answer(question, [_passage(faq.text, "new-card")])
+    result = ExtractiveAnswerer().answer(question, [faq])
+    assert plain is not None and result is not None
+    assert plain.text == to_spoken(
+        "Cards are sent by post and arrive in 5 days. Express post to your new card address is $25."
+    )
+    assert result.text == to_spoken(
+        "You can order a new card in the app. Express post to your new card address is $25."
+    )
+
+
+def test_faq_first_sentence_not_forced_when_it_does_not_score() -> None:
+    faq = _passage("Thanks for asking. Wire transfers cost $15.", "wires", kind="faq")
+    result = ExtractiveAnswerer().answer("What do wire transfers cost?", [faq])
+    assert result is not None
+    assert result.text == "Wire transfers cost 15 dollars."
+
+
+def test_unrelated_question_gives_none(answerer) -> None:
+    assert answerer.answer("Can I adopt a parrot?", [_passage(FEES, "fees")]) is None
+
+
+def test_no_passages_gives_none(answerer) -> None:
+    assert answerer.answer("What are your fees?", []) is None
+
+
+def test_low_retrieval_score_gives_none() -> None:
+    strict = ExtractiveAnswerer(min_score=0.5)
+    assert strict.answer("wire transfer fee", [_passage(FEES, "fees", score=0.3)]) is None
+    assert strict.answer("wire transfer fee", [_passage(FEES, "fees", score=0.5)]) is not None
+
+
+def test_context_helps_a_follow_up_question(answerer) -> None:
+    passage = _passage(FEES, "fees")
+    assert answerer.answer("And how much is that?", [passage]) is None
+    result = answerer.answer(
+        "And how much is that?", [passage], context=["I want to send a wire transfer"]
+    )
+    assert result is not None
+    assert result.text == "Wire transfers to another bank cost 15 dollars each."
+
+
+def test_question_words_outweigh_context(answerer) -> None:
+    result = ExtractiveAnswerer(max_sentences=1).answer(
+        "What about express delivery?", [_passage(FEES, "fees")], context=["wire transfer"]
+    )
+    assert result is not None
+    assert result.text.startswith("Express delivery")
+
+
+def test_headings_are_never_quoted(answerer) -> None:
+    passage = _passage("## Card fees\nA replacement card costs $5.", "fees")
+    result = answerer.answer("card fees", [passage])
+    assert result is not None
+    assert result.text == "A replacement card costs 5 dollars."
+
+
+def test_markdown_list_items_are_sentences(answerer) -> None:
+    passage = _passage(
+        "You can pay a bill:\n- in the app\n- by phone on 1-800-555-0140\n- at a branch", "bills"
+    )
+    result = ExtractiveAnswerer(max_sentences=1).answer("Which phone number do I call?", [passage])
+    assert result is not None
+    assert result.text == "by phone on 1 800 555 0140."
+
+
+@pytest.mark.parametrize(
+    ("question", "best"),
+    [
+        ("How much does a replacement card cost?", "fees"),
+        ("wire transfer to another bank", "fees"),
+        ("monthly fee checking account", "fees"),
+        ("express delivery next business day", "fees"),
+        ("What are the branch opening hours on Saturday?", "opening-hours"),
+        ("Are the phone lines open at night?", "opening-hours"),
+    ],
+)
+def test_output_is_always_spoken_passage_sentences(answerer, question, best) -> None:
+    passages = [_passage(FEES, "fees"), _passage(HOURS, "opening-hours", score=0.5)]
+    if best != "fees":
+        passages.reverse()
+    result = answerer.answer(question, passages)
+    assert result is not None
+    assert result.sources == (best,)
+    chosen = [s for s in split_sentences(passages[0].text) if to_spoken(s) in result.text]
+    assert 1 <= len(chosen) <= 2
+    assert result.text == to_spoken("\n".join(chosen))
+    assert result.grounded
+
+
+def test_stream_yields_the_answer_sentences(answerer) -> None:
+    passages = [_passage(FEES, "fees")]
+    question = "How much does express card delivery cost?"
+    sentences = list(answerer.stream(question, passages))
+    assert sentences == [
+        "A replacement debit card costs 5 dollars.",
+        "Express delivery of a card costs 25 dollars and arrives the next business day.",
+    ]
+    assert " ".join(sentences) == answerer.answer(question, passages).text
+    assert list(answerer.stream("Can I adopt a parrot?", passages)) == []
+
+
+def test_is_an_answer_generator() -> None:
+    generator: AnswerGenerator = ExtractiveAnswerer()
+    assert isinstance(generator, AnswerGenerator)
+
+
+def test_max_sentences_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        ExtractiveAnswerer(max_sentences=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("One. Two! Three?", ["One.", "Two!", "Three?"]),
+        ("Use a card, e.g. debit. Then pay.", ["Use a card, e.g. debit.", "Then pay."]),
+        (
+            "Open 9 a.m. Monday to Friday. Closed Sunday.",
+            ["Open 9 a.m. Monday to Friday.", "Closed Sunday."],
+        ),
+        ("We open at 9 a.m. Call then.", ["We open at 9 a.m.", "Call then."]),
+        ("Visit 12 Main St. for help.", ["Visit 12 Main St. for help."]),
+        ("Costs $12.50 each. Pay now.", ["Costs $12.50 each.", "Pay now."]),
+        ("Cards arrive\nwithin 5 days.\nCall us.", ["Cards arrive within 5 days.", "Call us."]),
+        ("# Fees\nLow fees.\n- one\n- two", ["# Fees", "Low fees.", "- one", "- two"]),
+        ('He said "Yes." Then left.', ['He said "Yes."', "Then left."]),
+        ("", []),
+    ],
+)
+def test_split_sentences(text, sentences) -> None:
+    assert split_sentences(text) == sentences
