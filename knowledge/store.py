@@ -565,5 +565,6 @@ def _passage(payload: dict[str, Any], score: float) -> Passage:
         source=payload.get("source", ""),
         heading_path=tuple(payload.get("heading_path") or ()),
         entity=payload.get("entity"),
-        metadata=dict(payload.get("metadata") or {}),
+        # The document kind rides along so answerers can treat FAQ answers specially.
+        metadata={"kind": payload.get("kind"), **(payload.get("metadata") or {})},
     )

@@ -120,7 +120,7 @@ def test_passages_carry_the_chunk_fields(store):
         source="kb/branches/hours.md",
         heading_path=("Opening hours", "part 0"),
         entity="acme-bank",
-        metadata={"channel": "branch"},
+        metadata={"kind": "markdown", "channel": "branch"},
     )
     assert best.score > 0
 
