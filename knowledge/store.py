@@ -242,34 +242,7 @@ class KnowledgeStore:
         document_ids = {chunk.document_id for chunk in chunks}
         if len(document_ids) != 1:
             raise ValueError(f"chunks of several documents in one upsert: {sorted(document_ids)}")
-        (document_id,) = document_ids
-        self.ensure_collection(collection)
-
-        dense = self.embedder.embed([chunk.text for chunk in chunks])
-        version = uuid.uuid4().hex
-        now = datetime.now(UTC)
-        points = []
-        for chunk, vector in zip(chunks, dense, strict=True):
-            indices, values = self.sparse.encode_document(chunk.text)
-            points.append(
-                models.PointStruct(
-                    id=point_id(chunk.chunk_id),
-                    vector={
-                        DENSE: vector.tolist(),
-                        SPARSE: models.SparseVector(indices=indices, values=values),
-                    },
-                    payload=_payload(chunk, version, chunk.ingested_at or now),
-                )
-            )
-        with self._errors("upsert", collection):
-            for start in range(0, len(points), _UPSERT_BATCH):
-                self._client.upsert(collection, points[start : start + _UPSERT_BATCH], wait=True)
-            stale = models.Filter(
-                must=[_match("document_id", document_id)],
-                must_not=[_match("version", version)],
-            )
-            self._client.delete(collection, models.FilterSelector(filter=stale), wait=True)
-        return len(points)
+        return self.upsert_documents(collection, [chunks])
 
     def document_hashes(self, collection: str) -> dict[str, str]:
         """document_id -> content_hash for every stored document.
