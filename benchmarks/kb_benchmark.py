@@ -29,6 +29,7 @@ from _service import RESULTS, machine
 from knowledge.embeddings import get_embedder
 from knowledge.ingest import ingest
 from knowledge.store import KnowledgeStore
+from telephony.caller import percentile
 
 REPO = Path(__file__).resolve().parent.parent
 DSTC9 = REPO.parent / "shared" / "data" / "kb" / "dstc9" / "knowledge.json"
@@ -79,11 +80,6 @@ def enlarged(rows: list[dict], size: int) -> list[dict]:
             )
         copy += 1
     return out[:size]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, int(round(q / 100 * len(ordered))) - 1)]
 
 
 def size_run(rows: list[dict], size: int, queries: int, workdir: Path) -> dict:
