@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from dialogue.faq import tokens
 from dialogue.spoken import to_spoken
 from knowledge.types import Passage
 
@@ -50,6 +49,28 @@ class AnswerGenerator(Protocol):
         result = self.answer(question, passages, context=context)
         if result is not None:
             yield from split_sentences(result.text)
+
+
+_STOP = frozenset(
+    """a an and are am be can could do does did for from have how i i'm if in is it its me my
+    of on or please so that the there this to was we what when where which who will with would
+    you your yours our us hi hello hey um uh like just want wanted need know tell about get
+    any some then than there's okay ok yes no all be will that'll""".split()
+)
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s", "ly"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    """Content words of ``text``, lower-cased, stop words dropped, lightly stemmed."""
+    words = _WORD.findall(text.lower().replace("\u2019", "'"))
+    return [_stem(w) for w in words if w not in _STOP]
 
 
 # Full stops that do not end a sentence (compared lower-cased, with the stop).
@@ -128,6 +149,11 @@ class ExtractiveAnswerer(AnswerGenerator):
         context_weight: how much a word from the caller's earlier turns counts against a
             word of the question itself (default 0.5), so "and the fee for that?" can
             follow a question about wire transfers.
+        second_passage_margin: the second passage is used only when its score is within
+            this of the best one's (default 0.05; scores are cosine similarities).
+
+    A sentence's words include its section heading's, so "Monday to Friday, 9 am to 5 pm"
+    under "Opening hours" answers "when do you open?".
     """
 
     def __init__(
@@ -137,6 +163,7 @@ class ExtractiveAnswerer(AnswerGenerator):
         min_score: float = 0.0,
         use_second_passage: bool = True,
         context_weight: float = 0.5,
+        second_passage_margin: float = 0.05,
     ) -> None:
         if max_sentences < 1:
             raise ValueError("max_sentences must be at least 1")
@@ -144,6 +171,7 @@ class ExtractiveAnswerer(AnswerGenerator):
         self.min_score = min_score
         self.use_second_passage = use_second_passage
         self.context_weight = context_weight
+        self.second_passage_margin = second_passage_margin
 
     def answer(
         self, question: str, passages: list[Passage], *, context: list[str] | None = None
@@ -159,12 +187,13 @@ class ExtractiveAnswerer(AnswerGenerator):
             and len(passages) > 1
             and passages[1].document_id == best.document_id
             and passages[1].chunk_id != best.chunk_id
+            and passages[1].score >= best.score - self.second_passage_margin
         ):
             used.append(passages[1])
 
         weights = self._weights(question, context or [])
         candidates = [
-            _Candidate(sentence, rank, position, _overlap(sentence, weights))
+            _Candidate(sentence, rank, position, _overlap(sentence, weights, _heading(passage)))
             for rank, passage in enumerate(used)
             for position, sentence in enumerate(split_sentences(passage.text))
             if not sentence.startswith("#")  # a heading names a topic; it answers nothing
@@ -193,10 +222,15 @@ class ExtractiveAnswerer(AnswerGenerator):
         return weights
 
 
-def _overlap(sentence: str, weights: dict[str, float]) -> float:
-    """Weighted count of the question's words in the sentence, as it will be spoken ("Sat"
-    matches "Saturday"); each word counts once."""
-    words = _words(sentence) | _words(to_spoken(sentence))
+def _heading(passage: Passage) -> str:
+    """The passage's own section heading (not the document title), if it has one."""
+    return passage.heading_path[-1] if len(passage.heading_path) > 1 else ""
+
+
+def _overlap(sentence: str, weights: dict[str, float], heading: str = "") -> float:
+    """Weighted count of the question's words in the sentence (and its section heading),
+    as it will be spoken ("Sat" matches "Saturday"); each word counts once."""
+    words = _words(sentence) | _words(to_spoken(sentence)) | _words(heading)
     return sum(weights.get(word, 0.0) for word in words)
 
 

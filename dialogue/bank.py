@@ -58,6 +58,7 @@ __all__ = [
     "DemoBank",
     "InsufficientFunds",
     "InvalidAmount",
+    "PasswordReset",
     "Payment",
     "SlotTaken",
     "SlotUnavailable",
@@ -196,6 +197,14 @@ class Appointment:
     topic: str
 
 
+@dataclass(frozen=True, slots=True)
+class PasswordReset:
+    reference: str
+    sent_to: str
+    """Where the link went, safe to say aloud ("the mobile number ending in 0142")."""
+    expires_minutes: int
+
+
 @runtime_checkable
 class BankBackend(Protocol):
     """What the self-service flows need from a bank. Times are naive, in branch local time."""
@@ -247,6 +256,10 @@ class BankBackend(Protocol):
     ) -> Appointment: ...
 
     def open_slots(self, branch: str, day: date) -> list[datetime]: ...
+
+    def send_password_reset(self, customer_id: str) -> PasswordReset:
+        """Send an online-banking password-reset link to the customer's phone on file."""
+        ...
 
 
 # --------------------------------------------------------------------------- demo data
@@ -325,12 +338,16 @@ CREATE TABLE IF NOT EXISTS payments (
 CREATE TABLE IF NOT EXISTS appointments (
     id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL, branch TEXT NOT NULL,
     starts TEXT NOT NULL, topic TEXT NOT NULL, UNIQUE (branch, starts));
+CREATE TABLE IF NOT EXISTS password_resets (
+    id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL);
 """
 _TABLES = (
-    "appointments payments check_orders card_orders transfers payees cards accounts customers"
+    "password_resets appointments payments check_orders card_orders transfers payees cards"
+    " accounts customers"
 ).split()
 _CARD_DELIVERY_DAYS = {"lost": 2, "stolen": 2}  # expedited; anything else 5 business days
 _CHECK_DELIVERY_DAYS = 7
+_RESET_LINK_MINUTES = 30
 _MAX_CHECK_BOOKS = 4
 
 
@@ -776,3 +793,15 @@ class DemoBank(BankBackend):
             except sqlite3.IntegrityError as e:
                 raise SlotTaken(f"{_say_hour(when)} at {name} is already taken.") from e
         return Appointment(f"AP-{cur.lastrowid:06d}", name, when, topic)
+
+    def send_password_reset(self, customer_id: str) -> PasswordReset:
+        with self._tx() as db:
+            row = self._customer(db, customer_id)
+            cur = db.execute("INSERT INTO password_resets (customer_id) VALUES (?)", (customer_id,))
+        # The demo bank sends nothing; the phone on file is the PIN-derived fake 555 number.
+        phone_last4 = f"01{row['pin'][-2:]}"
+        return PasswordReset(
+            f"PR-{cur.lastrowid:06d}",
+            f"the mobile number ending in {phone_last4}",
+            _RESET_LINK_MINUTES,
+        )

@@ -94,6 +94,7 @@ class KnowledgeStore:
         )
         self._ready: set[str] = set()
         self._indexes: dict[str, LocalIndex] = {}
+        self._entities: dict[str, list[str]] = {}
         self._indexed: set[tuple[str, str]] = set()
 
     def close(self) -> None:
@@ -262,6 +263,20 @@ class KnowledgeStore:
             else:
                 hashes.setdefault(document_id, payload.get("content_hash", ""))
         return hashes
+
+    def entities(self, collection: str) -> list[str]:
+        """The distinct entities (a branch, a hotel) the collection's documents are about,
+        sorted. Read once and cached until the collection is next written."""
+        with self._lock:
+            cached = self._entities.get(collection)
+        if cached is not None:
+            return cached
+        if not self._exists(collection):
+            raise _missing(collection)
+        found = sorted({p["entity"] for p in self._scroll(collection, ["entity"]) if p.get("entity")})
+        with self._lock:
+            self._entities[collection] = found
+        return found
 
     def delete_document(self, collection: str, document_id: str) -> int:
         """Remove every chunk of a document; returns how many there were."""
@@ -442,6 +457,7 @@ class KnowledgeStore:
         with self._lock:
             if collection is not None and operation in _WRITES:
                 self._indexes.pop(collection, None)
+                self._entities.pop(collection, None)
             try:
                 yield
             except (KnowledgeStoreError, ValueError) as e:

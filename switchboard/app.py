@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import time
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from loguru import logger
 
-from dialogue.faq import DEMO_FAQ, FAQIndex, load_faq
-from switchboard.engines import piper_options, whisper_options
+from switchboard.engines import dialogue_services, piper_options, whisper_options
 from switchboard.kb_api import router as kb_router
 from switchboard.records import CallStore
 from switchboard.settings import Settings, get_settings
@@ -32,7 +30,8 @@ def load_resources(settings: Settings) -> CallResources:
     synthesizer = get_synthesizer(piper_options(settings))
     synthesizer.warm_up()
     smart_turn = get_smart_turn() if settings.turn.end_of_turn == "smart_turn" else None
-    faq = FAQIndex(load_faq(Path(settings.faq_path) if settings.faq_path else DEMO_FAQ))
+    dialogue = dialogue_services(settings)
+    dialogue.warm_up()
     twilio = settings.twilio
     control = (
         TwilioCallControl(
@@ -55,7 +54,7 @@ def load_resources(settings: Settings) -> CallResources:
         transcriber=transcriber,
         synthesizer=synthesizer,
         smart_turn=smart_turn,
-        faq=faq,
+        dialogue=dialogue,
         store=store,
         call_control=control,
         phrase_cache=PhraseCache(settings.tts.cache_pieces),
@@ -72,8 +71,8 @@ def create_app(settings: Settings | None = None, resources: CallResources | None
         try:
             yield
         finally:
-            if resources is None and app.state.resources.store is not None:
-                app.state.resources.store.close()
+            if resources is None:
+                app.state.resources.close()
             if getattr(app.state, "knowledge", None) is not None:
                 app.state.knowledge.close()
 

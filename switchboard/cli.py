@@ -32,8 +32,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    """Everything ``serve`` needs, made ready ahead of time: models located, FAQ checked."""
-    from dialogue.faq import DEMO_FAQ, FAQError, load_faq
+    """Everything ``serve`` needs, made ready ahead of time: models located, flows and the
+    intent model checked, the demo knowledge base ingested."""
+    from dialogue.flows import FLOWS_DIR, FlowError, load_flows
+    from dialogue.intents import DEMO_INTENT_MODEL, IntentModelError, get_intent_model
     from switchboard.settings import get_settings
     from voice.models import ModelNotFoundError, resolve_piper_voice, resolve_whisper_model
 
@@ -43,14 +45,16 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     try:
         whisper = resolve_whisper_model(settings.stt.model, settings.whisper_cache_dir)
         voice = resolve_piper_voice(settings.tts.voice)
-        faq_path = settings.faq_path or DEMO_FAQ
-        entries = load_faq(faq_path)
-    except (ModelNotFoundError, FAQError) as e:
+        flows_dir = settings.dialogue.flows_dir or FLOWS_DIR
+        flows = load_flows(flows_dir)
+        intents = get_intent_model(settings.dialogue.intent_model or DEMO_INTENT_MODEL)
+    except (ModelNotFoundError, FlowError, IntentModelError) as e:
         print(f"switchboard prepare: {e}", file=sys.stderr)
         return 1
     print(f"speech-to-text: {whisper}")
     print(f"voice:          {voice}")
-    print(f"FAQ:            {faq_path} ({len(entries)} entries)")
+    print(f"flows:          {flows_dir} ({len(flows)} flows)")
+    print(f"intents:        {len(intents.labels)} intents")
     print(f"data:           {settings.data_dir.resolve()}")
     if args.skip_kb or settings.knowledge.default_collection != "demo_bank":
         return 0
@@ -362,6 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
     intents_classify = intents.add_parser("classify", help="classify stdin lines (JSON lines)")
     intents_classify.add_argument("--model", default=None, help="default: the demo bank model")
     intents_classify.set_defaults(func=_cmd_intents_classify)
+
+    from switchboard.cli_dialogue import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -18,6 +18,9 @@ def _store(request: Request):
     from switchboard.engines import knowledge_store
 
     state = request.app.state
+    dialogue = getattr(getattr(state, "resources", None), "dialogue", None)
+    if dialogue is not None and dialogue.retriever is not None:
+        return dialogue.retriever.store  # one client per folder: share the dialogue's
     with _lock:
         if getattr(state, "knowledge", None) is None:
             state.knowledge = knowledge_store(state.settings)

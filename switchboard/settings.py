@@ -102,6 +102,39 @@ class KnowledgeSettings(BaseModel):
     top_k: int = Field(5, ge=1, le=50)
 
 
+class DialogueSettings(BaseModel):
+    """The dialogue manager: intents, flows, answers, the bank behind the flows."""
+
+    intent_model: Path | None = Field(
+        None, description="Intent model folder (switchboard intents train); default: bundled."
+    )
+    flows_dir: Path | None = Field(
+        None, description="Folder of flow YAML files; default: the bundled bank flows."
+    )
+    bank_path: Path | None = Field(
+        None, description="Demo bank SQLite file; default <data_dir>/demo_bank.sqlite."
+    )
+    answerer: Literal["extractive", "openai", "llama-cpp"] = Field(
+        "extractive", description="How answers are worded from retrieved passages."
+    )
+    llm_url: str | None = Field(
+        None, description="OpenAI-compatible base URL (http://host:8000/v1) for 'openai'."
+    )
+    llm_model: str | None = Field(None, description="Model name at llm_url.")
+    llm_api_key: SecretStr | None = None
+    llm_timeout_secs: float = Field(10.0, gt=0)
+    gguf_path: Path | None = Field(None, description="Local GGUF file for 'llama-cpp'.")
+    llm_summaries: bool = Field(
+        True, description="Let the LLM (when one is set) write the handoff prose."
+    )
+    min_score: float = Field(0.35, description="Dense score below which nothing is relevant.")
+    ambiguity_margin: float = Field(
+        0.03, description="Candidates on different topics this close to the best -> clarify."
+    )
+    flow_confidence: float = Field(0.6, ge=0, le=1)
+    max_failures: int = Field(2, ge=1)
+
+
 class TwilioSettings(BaseModel):
     """Twilio credentials: needed only for call control (REST hang-up) and signatures."""
 
@@ -141,9 +174,6 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="Call-record store; default sqlite:///<data_dir>/calls.db."
     )
-    faq_path: Path | None = Field(
-        None, description="FAQ JSONL for the simple dialogue step; default: the bundled demo."
-    )
     company_name: str = "Northwind Bank"
     log_level: str = "INFO"
     stt: STTSettings = STTSettings()
@@ -151,6 +181,7 @@ class Settings(BaseSettings):
     turn: TurnSettings = TurnSettings()
     twilio: TwilioSettings = TwilioSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
+    dialogue: DialogueSettings = DialogueSettings()
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
@@ -177,6 +208,10 @@ class Settings(BaseSettings):
     @property
     def recordings_dir(self) -> Path:
         return self.data_dir / "recordings"
+
+    @property
+    def bank_path(self) -> Path:
+        return self.dialogue.bank_path or self.data_dir / "demo_bank.sqlite"
 
     @property
     def call_store_url(self) -> str:

@@ -22,7 +22,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from dialogue.simple import SimpleDialogue
+from dialogue.manager import DialogueManager
 from dialogue.types import Reply
 from telephony.frames import BotReplyFrame, CallerTextFrame, TwilioMarkFrame
 from telephony.journal import CallJournal
@@ -34,7 +34,7 @@ class DialogueProcessor(FrameProcessor):
 
     def __init__(
         self,
-        dialogue: SimpleDialogue,
+        dialogue: DialogueManager,
         journal: CallJournal,
         *,
         idle_prompt_secs: float = 7.0,
@@ -112,7 +112,13 @@ class DialogueProcessor(FrameProcessor):
             frame.text,
             started_at=frame.speech_started_at,
             ended_at=frame.speech_ended_at,
-            meta={"intent": reply.intent, "action": reply.action},
+            meta={
+                "intent": reply.intent,
+                "confidence": reply.confidence,
+                "action": reply.action,
+                "sources": list(reply.sources),
+                "slots": reply.meta.get("slots", {}),
+            },
         )
         await self._say(reply, speech_ended_at=frame.speech_ended_at, timings=timings)
 
@@ -121,10 +127,12 @@ class DialogueProcessor(FrameProcessor):
         self._cancel_idle()
         if self._bot_speaking:
             await self.broadcast_interruption()
-        self._journal.add_turn("caller", f"[keypad {digit}]", meta={"dtmf": digit})
-        await self._say(self._safe(self._dialogue.on_dtmf, digit))
+        self._journal.add_turn("caller", "[keypad]", meta={"dtmf": True})
+        reply = self._safe(self._dialogue.on_dtmf, digit)
+        if reply is not None:  # None: a PIN is being keyed, more digits to come
+            await self._say(reply)
 
-    def _safe(self, step, argument) -> Reply:
+    def _safe(self, step, argument) -> Reply | None:
         try:
             return step(argument)
         except Exception as e:  # noqa: BLE001 - a spoken apology instead of a dead call

@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -22,8 +23,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
 from pipecat.workers.runner import WorkerRunner
 
-from dialogue.faq import FAQIndex
-from dialogue.simple import DialogueConfig, SimpleDialogue
+from dialogue.manager import DialogueEvent, DialogueServices, HandoffRequested
 from switchboard.records import CallStore
 from switchboard.settings import Settings
 from telephony.call_control import CallControl
@@ -49,17 +49,26 @@ MAX_BAD_MESSAGES_BEFORE_START = 20
 
 @dataclass
 class CallResources:
-    """What every call shares: settings, loaded models, the FAQ, the store, call control."""
+    """What every call shares: settings, loaded models, the dialogue's services (intents,
+    knowledge, bank, flows), the call store, call control."""
 
     settings: Settings
     transcriber: WhisperTranscriber
     synthesizer: PiperSynthesizer
     smart_turn: SmartTurnModel | None
-    faq: FAQIndex
+    dialogue: DialogueServices
     store: CallStore | None
     call_control: CallControl | None
     phrase_cache: PhraseCache = field(default_factory=PhraseCache)
     active_calls: dict[str, asyncio.Task] = field(default_factory=dict)
+    handoff_listeners: list[Callable[[HandoffRequested], None]] = field(default_factory=list)
+    """Called with each handoff decision (the console's queue subscribes here)."""
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+        if self.dialogue is not None:
+            self.dialogue.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +216,26 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
         ),
         smart_turn=resources.smart_turn if turn.end_of_turn == "smart_turn" else None,
     )
+
+    def on_dialogue_event(event: DialogueEvent) -> None:
+        if not isinstance(event, HandoffRequested):
+            return
+        summary = event.summary
+        logger.info(f"call {call_id}: handoff ({summary.reason}): {summary.prose}")
+        journal.add_turn("system", f"[handoff: {summary.reason}] {summary.prose}",
+                         meta={"handoff": summary.to_dict()})  # fmt: skip
+        for listener in resources.handoff_listeners:
+            try:
+                listener(event)
+            except Exception as e:  # noqa: BLE001 - a listener must not break the call
+                logger.exception(f"handoff listener failed: {e}")
+
     dialogue = DialogueProcessor(
-        SimpleDialogue(resources.faq, DialogueConfig(company_name=settings.company_name)),
+        resources.dialogue.conversation(
+            call_id=call_id,
+            caller_number=start.parameters.get("from"),
+            on_event=on_dialogue_event,
+        ),
         journal,
         idle_prompt_secs=turn.idle_prompt_secs,
         idle_prompts_before_hangup=turn.idle_prompts_before_hangup,

@@ -35,7 +35,24 @@ def resources(base_settings: Settings):
     """The real models, loaded once for the whole test session."""
     from switchboard.app import load_resources
 
-    return load_resources(base_settings)
+    ingest_demo_kb(base_settings)
+    loaded = load_resources(base_settings)
+    yield loaded
+    loaded.close()
+
+
+def ingest_demo_kb(settings: Settings) -> None:
+    """The demo knowledge base in the settings' store, as ``switchboard prepare`` does."""
+    from knowledge.ingest import ingest
+    from switchboard.cli import DEMO_KB
+    from switchboard.engines import knowledge_store
+
+    store = knowledge_store(settings)
+    try:
+        report = ingest(store, settings.knowledge.default_collection, [DEMO_KB], prune=True)
+        assert not report.errors, report.errors
+    finally:
+        store.close()
 
 
 def free_port() -> int:

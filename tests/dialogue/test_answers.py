@@ -85,12 +85,35 @@ def test_uses_only_the_best_passage_of_another_document(answerer) -> None:
 
 
 def test_second_passage_of_the_same_document_can_contribute(answerer) -> None:
-    first = _passage("Cards are sent by post. They arrive in 5 days.", "cards", n=0)
+    first = _passage("Cards are sent by post. They arrive in 5 days.", "cards", n=0, score=0.62)
     second = _passage("Express delivery costs $25.", "cards", n=1, score=0.6)
     result = answerer.answer("How fast is express card delivery?", [first, second])
     assert result is not None
     assert result.sources == ("cards",)
     assert result.text == to_spoken("Cards are sent by post.\nExpress delivery costs $25.")
+
+
+def test_a_much_weaker_second_passage_is_left_out(answerer) -> None:
+    first = _passage("Cards are sent by post. They arrive in 5 days.", "cards", n=0, score=0.9)
+    second = _passage("Express delivery costs $25.", "cards", n=1, score=0.6)
+    result = answerer.answer("How fast is express card delivery?", [first, second])
+    assert result is not None
+    assert "Express" not in result.text
+
+
+def test_a_section_heading_counts_as_the_sentences_words(answerer) -> None:
+    hours = Passage(
+        text="Monday to Friday, 9 am to 5 pm. Closed on Sundays.",
+        score=0.9,
+        document_id="branches/elm",
+        chunk_id="branches/elm#2",
+        title="Elm Street branch",
+        source="elm.md",
+        heading_path=("Elm Street branch", "Opening hours"),
+    )
+    result = answerer.answer("When do you open?", [hours])
+    assert result is not None
+    assert result.text.startswith("Monday to Friday")
 
 
 def test_second_passage_not_used_when_disabled() -> None:

@@ -107,34 +107,29 @@ def test_prepare_prints_the_model_paths(
     assert main(["prepare", "--skip-kb"]) == 0
     out = capsys.readouterr().out
     lines = dict(line.split(":", 1) for line in out.splitlines())
-    assert set(lines) == {"speech-to-text", "voice", "FAQ", "data"}
+    assert set(lines) == {"speech-to-text", "voice", "flows", "intents", "data"}
     whisper = Path(lines["speech-to-text"].strip())
     assert (whisper / "model.bin").is_file()
     voice = Path(lines["voice"].strip())
     assert voice.name == "en_US-joe-medium.onnx" and voice.is_file()
-    assert lines["FAQ"].strip().endswith("demo_faq.jsonl (12 entries)")
+    assert lines["flows"].strip().endswith("flows (8 flows)")
+    assert lines["intents"].strip() == "16 intents"
     assert Path(lines["data"].strip()) == data.resolve()
     assert data.is_dir()
 
 
-def test_prepare_uses_the_faq_path_setting(
+def test_prepare_reports_a_bad_flow_file(
     capsys: pytest.CaptureFixture[str], env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    faq = tmp_path / "faq.jsonl"
-    faq.write_text('{"id": "a", "question": "q?", "answer": "x."}\n', encoding="utf-8")
-    env.setenv("SWITCHBOARD_FAQ_PATH", str(faq))
-    assert main(["prepare", "--skip-kb"]) == 0
-    assert f"FAQ:            {faq} (1 entries)" in capsys.readouterr().out
-
-
-def test_prepare_reports_a_bad_faq(
-    capsys: pytest.CaptureFixture[str], env: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    env.setenv("SWITCHBOARD_FAQ_PATH", str(tmp_path / "missing.jsonl"))
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "broken.yaml").write_text("name: x\nslots: 3\naction: balance\n", encoding="utf-8")
+    env.setenv("SWITCHBOARD_DIALOGUE__FLOWS_DIR", str(flows))
     assert main(["prepare", "--skip-kb"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith("switchboard prepare: cannot read FAQ file")
+    assert captured.err.startswith("switchboard prepare: ")
+    assert "broken.yaml: 'slots' must be a list" in captured.err
 
 
 def test_prepare_reports_a_missing_model(

@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from twilio.request_validator import RequestValidator
 
-from dialogue.faq import DEMO_FAQ, FAQIndex, load_faq
 from switchboard.app import create_app
 from switchboard.settings import Settings, TwilioSettings
 from telephony.session import CallResources
@@ -27,7 +26,7 @@ def make_client(twilio: TwilioSettings, tmp_path) -> TestClient:
         transcriber=None,
         synthesizer=None,
         smart_turn=None,
-        faq=FAQIndex(load_faq(DEMO_FAQ)),
+        dialogue=None,
         store=None,
         call_control=None,
     )

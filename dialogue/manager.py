@@ -1,0 +1,750 @@
+"""The dialogue manager: one per call, deciding what the assistant says next.
+
+Each caller turn goes through the same short list, first match wins:
+
+1. Speech that was not words: ask again; the second time in a row, hand off.
+2. Handoff triggers that must never be missed: a request for a person (any phrasing, or
+   keypad 0), frustration, a fraud report or a dispute.
+3. A pending clarification ("the card limits or the transfer limits?"): use the answer.
+4. A running self-service flow takes the turn, unless the caller cancels, says goodbye,
+   clearly starts another task, or asks a side question (answered, then the flow's question
+   is asked again).
+5. Small talk: goodbye, "say that again", hello, thanks, yes/no to "anything else?".
+6. The intent model: a task intent starts its flow.
+7. Everything else is a question for the knowledge base, retrieved with the call's context
+   and answered only from what was found; nothing relevant -> say so and offer a person.
+
+Two failures in a row (no answer found, a flow answer not understood, a clarification not
+resolved) hand the caller to a person. A handoff produces a :class:`HandoffSummary` and
+a :class:`HandoffRequested` event; the call goes on (the transfer itself is telephony's).
+
+The manager never raises for what a caller says; it is synchronous and takes a few
+milliseconds without an LLM (see ``benchmarks/dialogue_benchmark.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from dialogue.answers import AnswerGenerator, ExtractiveAnswerer
+from dialogue.bank import BRANCHES, BankBackend
+from dialogue.engine import FlowRun, Identity, Step
+from dialogue.flows import FlowSpec, json_value, match_choice, say_list
+from dialogue.handoff import HandoffReason, HandoffSummary, build_summary
+from dialogue.intents import UNKNOWN_INTENT, IntentModel
+from dialogue.retrieval import ConversationContext, KnowledgeRetriever, Option, Retrieval
+from dialogue.spoken import to_spoken
+from dialogue.types import Action, Reply
+from dialogue.understanding import (
+    Sentiment,
+    is_agent_request,
+    is_cancel,
+    is_frustrated,
+    is_goodbye,
+    is_greeting,
+    is_repeat_request,
+    is_thanks,
+    is_unintelligible,
+    needs_person,
+    normalise,
+    sentiment,
+    yes_or_no,
+)
+
+logger = logging.getLogger(__name__)
+
+ANYTHING_ELSE = "Is there anything else I can help you with?"
+_QUESTION = re.compile(
+    r"^(?:(?:and|so|also|but|oh|ok|okay|um|uh)\s+)*(?:how|what|what's|when|where|which|who|"
+    r"why|is|are|can|could|do|does|will|would|should)\b"
+)
+
+
+@dataclass(frozen=True)
+class DialogueConfig:
+    company_name: str = "Northwind Bank"
+    flow_confidence: float = 0.6
+    """An intent at least this sure starts its flow."""
+    switch_confidence: float = 0.9
+    """Mid-flow, another task's intent at least this sure replaces the running flow."""
+    max_failures: int = 2
+    max_unintelligible: int = 2
+    context_turns: int = 3
+    """Earlier caller turns given to the answer generator."""
+
+
+@dataclass(frozen=True)
+class HandoffRequested:
+    """Emitted when the assistant decides a person should take over."""
+
+    summary: HandoffSummary
+
+
+@dataclass(frozen=True)
+class TaskCompleted:
+    """Emitted when a self-service flow has done its action."""
+
+    flow: str
+    slots: dict[str, Any]
+    result: dict[str, Any]
+
+
+DialogueEvent = HandoffRequested | TaskCompleted
+
+
+@dataclass
+class DialogueServices:
+    """What every call's dialogue shares: models, knowledge, bank, flows. Thread-safe to
+    share; each call gets its own :class:`DialogueManager` from :meth:`conversation`."""
+
+    intents: IntentModel
+    retriever: KnowledgeRetriever | None
+    bank: BankBackend
+    flows: dict[str, FlowSpec]
+    answerer: AnswerGenerator = field(default_factory=ExtractiveAnswerer)
+    fallback_answerer: AnswerGenerator = field(default_factory=ExtractiveAnswerer)
+    config: DialogueConfig = field(default_factory=DialogueConfig)
+    today: Callable[[], date] = date.today
+    write_prose: Callable[[str, str], str] | None = None
+
+    def warm_up(self) -> None:
+        """Load what the first caller would otherwise wait for: the intent model's session,
+        the knowledge index, the entity list."""
+        self.intents.classify(["hello"])
+        if self.retriever is not None:
+            self.retriever.search("opening hours", None)
+            _ = self.retriever.entities
+
+    def close(self) -> None:
+        if self.retriever is not None:
+            self.retriever.store.close()
+        close = getattr(self.bank, "close", None)
+        if close is not None:
+            close()
+
+    def conversation(
+        self,
+        *,
+        call_id: str | None = None,
+        caller_number: str | None = None,
+        on_event: Callable[[DialogueEvent], None] | None = None,
+    ) -> DialogueManager:
+        return DialogueManager(
+            self, call_id=call_id, caller_number=caller_number, on_event=on_event
+        )
+
+
+@dataclass(frozen=True)
+class _Clarification:
+    question: str
+    options: tuple[Option, ...]
+
+
+class DialogueManager:
+    """The dialogue state of one call. Methods return the :class:`Reply` to speak."""
+
+    def __init__(
+        self,
+        services: DialogueServices,
+        *,
+        call_id: str | None = None,
+        caller_number: str | None = None,
+        on_event: Callable[[DialogueEvent], None] | None = None,
+    ) -> None:
+        self.services = services
+        self.config = services.config
+        self.call_id = call_id
+        self.caller_number = caller_number
+        self._on_event = on_event
+        self.identity = Identity()
+        self.context = ConversationContext()
+        self.history: list[tuple[str, str]] = []
+        """(speaker, text) in order: "caller", "assistant" or "agent"."""
+        self.flow: FlowRun | None = None
+        self.handoff: HandoffSummary | None = None
+        self.done: list[str] = []
+        self._open: list[str] = []
+        self._clarifying: _Clarification | None = None
+        self._last: Reply | None = None
+        self._failures = 0
+        self._unintelligible = 0
+        self._offered_person = False
+        self._asked_anything_else = False
+        self._keypad = ""
+        self._moods: list[Sentiment] = []
+        self._quotes: list[str] = []
+        self._last_intent: str | None = None
+
+    # --- the interface telephony and the CLI use --------------------------------------------
+
+    def greeting(self) -> Reply:
+        name = self.config.company_name
+        return self._say(
+            Reply(
+                f"Thanks for calling {name}, this is the virtual assistant. "
+                "How can I help you today?",
+                action="greeting",
+                intent="greeting",
+            )
+        )
+
+    def on_text(self, text: str) -> Reply:
+        """The caller said ``text`` (already transcribed)."""
+        text = text.strip()
+        self.history.append(("caller", text))
+        said = normalise(text)
+        self._moods.append(sentiment(said))
+        try:
+            return self._say(self._turn(text, said))
+        except Exception:  # a bug must not leave the caller in silence
+            logger.exception("dialogue turn failed for %r", text)
+            return self._say(
+                Reply(
+                    "Sorry, something went wrong on my side. Could you say that again?",
+                    action="fallback",
+                )
+            )
+
+    def on_dtmf(self, digits: str) -> Reply | None:
+        """Keypad presses. 0 asks for a person, * repeats; digits feed a PIN request (None
+        while more digits are expected)."""
+        self.history.append(("caller", f"[keypad {digits}]"))
+        if self.flow is not None and self.flow.stage == "verify_code":
+            self._keypad += "".join(d for d in digits if d.isdigit())
+            if "#" not in digits and len(self._keypad) < 4:
+                return None
+            keyed, self._keypad = self._keypad[:4], ""
+            return self._say(self._flow_reply(self.flow.handle("", keypad=keyed), "flow"))
+        if digits == "0":
+            return self._say(self._handoff("agent_request", "[pressed 0]"))
+        if digits == "*" and self._last is not None:
+            return self._repeat()
+        return self._say(
+            Reply(
+                "Sorry, that key doesn't do anything here. Press 0 to speak to a person, or "
+                "just tell me what you need.",
+                action="fallback",
+                meta={"dtmf": digits},
+            )
+        )
+
+    def on_idle(self, prompts_so_far: int, max_prompts: int) -> Reply:
+        """The caller has been silent; ``prompts_so_far`` prompts were already given."""
+        if prompts_so_far >= max_prompts:
+            if self.flow is not None and not self.flow.finished:
+                self._open.append(f"{self.flow.spec.title} not finished (caller went silent)")
+            return Reply(
+                "I haven't heard anything, so I'll end the call now. "
+                "Please call back any time. Goodbye.",
+                action="goodbye",
+                intent="silence",
+                end_call=True,
+            )
+        if self.flow is not None and not self.flow.finished:
+            return Reply(
+                f"Are you still there? {self.flow.ask_again().text}",
+                action="flow",
+                intent="silence",
+            )
+        return Reply(
+            "Are you still there? How can I help you?", action="fallback", intent="silence"
+        )
+
+    def on_agent_text(self, text: str) -> None:
+        """A person (an agent) said ``text`` to the caller; it becomes part of the history."""
+        self.history.append(("agent", text.strip()))
+
+    def goodbye(self) -> Reply:
+        if self.flow is not None and not self.flow.finished:
+            self._open.append(f"{self.flow.spec.title} not finished (caller said goodbye)")
+            self.flow = None
+        return Reply(
+            f"Thank you for calling {self.config.company_name}. Goodbye!",
+            action="goodbye",
+            intent="goodbye",
+            end_call=True,
+        )
+
+    def slots(self) -> dict[str, Any]:
+        """The running (or last) flow's slot values, as JSON."""
+        return self.flow.slots() if self.flow is not None else {}
+
+    # --- one caller turn ----------------------------------------------------------------------
+
+    def _turn(self, text: str, said: str) -> Reply:
+        if is_unintelligible(text):
+            self._unintelligible += 1
+            if self._unintelligible >= self.config.max_unintelligible:
+                self._unintelligible = 0
+                return self._handoff("unintelligible", text)
+            return Reply(
+                "Sorry, I didn't catch that. Could you say it again?",
+                action="fallback",
+                intent=UNKNOWN_INTENT,
+            )
+        self._unintelligible = 0
+
+        if is_agent_request(said) and not (
+            self._clarifying and _names_option(said, self._clarifying)
+        ):
+            return self._handoff("agent_request", text)
+        if is_frustrated(said):
+            return self._handoff("frustration", text)
+        person_for = needs_person(said)
+        if person_for is not None:
+            return self._handoff(person_for, text)  # type: ignore[arg-type]
+
+        if self._clarifying is not None:
+            reply = self._resolve_clarification(text, said)
+            if reply is not None:
+                return reply
+
+        if self.flow is not None and not self.flow.finished:
+            return self._in_flow(text, said)
+
+        if self._offered_person and yes_or_no(said) is True:
+            return self._handoff("agent_request", text)
+        self._offered_person = False
+        if is_goodbye(said):
+            return self.goodbye()
+        if is_repeat_request(said) and self._last is not None:
+            return self._repeat()
+        if is_greeting(said):
+            return Reply("Hello! How can I help you today?", action="fallback", intent="greeting")
+        if is_thanks(said):
+            self._asked_anything_else = True
+            return Reply(f"You're welcome. {ANYTHING_ELSE}", action="answer", intent="affirm")
+        if self._asked_anything_else and len(said.split()) <= 4:
+            answer = yes_or_no(said)
+            if answer is False:
+                return self.goodbye()
+            if answer is True:
+                return Reply("Sure. What can I help you with?", action="fallback", intent="affirm")
+
+        prediction = self.services.intents.classify([text])[0]
+        intent, confidence = prediction.intent, prediction.confidence
+        if intent in self.services.flows and confidence >= self.config.flow_confidence:
+            return self._start_flow(intent, text, confidence)
+        if intent == "agent_request" and confidence >= self.config.flow_confidence:
+            return self._handoff("agent_request", text)
+        if intent == "goodbye" and confidence >= 0.9:
+            return self.goodbye()
+        return self._answer(text, intent, confidence)
+
+    # --- flows ----------------------------------------------------------------------------------
+
+    def _start_flow(self, name: str, text: str, confidence: float) -> Reply:
+        spec = self.services.flows[name]
+        self.flow = FlowRun(
+            spec,
+            bank=self.services.bank,
+            identity=self.identity,
+            today=self.services.today(),
+            choices=self._choices,
+        )
+        self._last_intent = name
+        self._remember_quote(text)
+        if spec.action == "knowledge":
+            branch = self.services.retriever.find_entity(text) if self.services.retriever else None
+            if branch is None and self.context.entity and _branch_of(self.context.entity):
+                self.flow.values["branch"] = _branch_of(self.context.entity)
+        step = self.flow.start(text)
+        return self._flow_reply(step, "flow", intent=name, confidence=confidence, text=text)
+
+    def _in_flow(self, text: str, said: str) -> Reply:
+        flow = self.flow
+        assert flow is not None
+        if is_cancel(said) and flow.stage != "confirm" or said in ("cancel", "cancel it"):
+            step = flow.cancel()
+            self.flow = None
+            self._asked_anything_else = True
+            return Reply(
+                f"{step.text} {ANYTHING_ELSE}",
+                action="flow",
+                intent=flow.spec.name,
+                meta={"slots": flow.slots()},
+            )
+        if is_goodbye(said) and flow.stage not in ("confirm",):
+            return self.goodbye()
+        if is_repeat_request(said):
+            return self._flow_reply(flow.ask_again(), "flow")
+        if flow.stage in ("collect", "confirm"):
+            prediction = self.services.intents.classify([text])[0]
+            other = prediction.intent
+            if (
+                other in self.services.flows
+                and other != flow.spec.name
+                and prediction.confidence >= self.config.switch_confidence
+                and not _fills_pending(flow, text)
+            ):
+                self._open.append(f"{flow.spec.title} not finished (caller moved on)")
+                return self._start_flow(other, text, prediction.confidence)
+            if _QUESTION.match(said) and not _fills_pending(flow, text) and flow.stage == "collect":
+                side = self._side_question(text, said)
+                if side is not None:
+                    return side
+        return self._flow_reply(flow.handle(text), "flow")
+
+    def _side_question(self, text: str, said: str) -> Reply | None:
+        """A knowledge question asked in the middle of a flow: answer it, then ask again."""
+        retriever = self.services.retriever
+        if retriever is None:
+            return None
+        found = retriever.retrieve(text, self.context)
+        if not found.relevant:
+            return None
+        answer = self._generate(text, found)
+        if answer is None:
+            return None
+        assert self.flow is not None
+        again = self.flow.ask_again().text
+        return Reply(
+            f"{answer.text} {again}",
+            action="answer",
+            intent="faq",
+            sources=answer.sources,
+            meta={"slots": self.flow.slots()},
+        )
+
+    def _flow_reply(
+        self,
+        step: Step,
+        action: Action,
+        *,
+        intent: str | None = None,
+        confidence: float | None = None,
+        text: str | None = None,
+    ) -> Reply:
+        flow = self.flow
+        assert flow is not None
+        intent = intent or flow.spec.name
+        meta = {"slots": flow.slots(), "flow": flow.spec.name, "stage": flow.stage}
+        if step.status == "retry":
+            self._failures += 1
+            if self._failures >= self.config.max_failures:
+                self._open.append(f"{flow.spec.title}: answer not understood")
+                self.flow = None
+                return self._handoff("repeated_failures", text or self._last_caller())
+        else:
+            self._failures = 0
+        if step.status == "failed":
+            self.flow = None
+            if step.reason == "backend_error":
+                self._open.append(f"{flow.spec.title}: the bank could not complete it")
+                return self._handoff("backend_error", text or self._last_caller(), prefix=step.text)
+            self._open.append(f"{flow.spec.title}: caller not verified")
+            return self._handoff(
+                "verification_failed", text or self._last_caller(), prefix=step.text
+            )
+        if step.status == "knowledge":
+            return self._knowledge_flow(step, intent, confidence, meta)
+        if step.status in ("done", "cancelled"):
+            if step.status == "done":
+                self.done.append(_describe_done(flow))
+                self._emit(TaskCompleted(flow.spec.name, flow.slots(), _jsonable(step.result)))
+            self._asked_anything_else = True
+            return Reply(
+                f"{step.text} {ANYTHING_ELSE}",
+                action="flow",
+                intent=intent,
+                confidence=confidence,
+                meta=meta,
+            )
+        return Reply(step.text, action="flow", intent=intent, confidence=confidence, meta=meta)
+
+    def _knowledge_flow(
+        self, step: Step, intent: str, confidence: float | None, meta: dict
+    ) -> Reply:
+        retriever = self.services.retriever
+        assert step.query is not None
+        question = self._last_caller()
+        if retriever is None:
+            return self._no_answer(intent, confidence)
+        if step.entity:
+            self.context.entity = step.entity
+        passages = retriever.search(f"{step.query} {question}", step.entity)
+        found = Retrieval(step.query, passages, step.entity)
+        answer = self._generate(question, found) if passages else None
+        if answer is None:
+            return self._no_answer(intent, confidence)
+        self._note_topic(question, answer.sources)
+        self._asked_anything_else = True
+        return Reply(
+            f"{answer.text} {ANYTHING_ELSE}",
+            action="answer",
+            intent=intent,
+            confidence=confidence,
+            sources=answer.sources,
+            meta=meta,
+        )
+
+    def _choices(self, name: str, customer_id: str | None) -> list[str]:
+        if name == "branches":
+            return list(BRANCHES)
+        if name == "payees" and customer_id:
+            return self.services.bank.payees(customer_id)
+        return []
+
+    # --- answers from the knowledge base ------------------------------------------------------
+
+    def _answer(self, text: str, intent: str, confidence: float) -> Reply:
+        retriever = self.services.retriever
+        if retriever is None:
+            return self._no_answer(intent, confidence)
+        found = retriever.retrieve(text, self.context)
+        if found.entity:
+            self.context.entity = found.entity
+        if not found.relevant:
+            return self._no_answer(intent, confidence)
+        if len(found.options) >= 2:
+            self._clarifying = _Clarification(text, found.options)
+            labels = say_list([o.label for o in found.options])
+            return Reply(
+                f"Just to check, do you mean {labels}?",
+                action="clarify",
+                intent="faq",
+                confidence=confidence,
+                meta={"options": [o.label for o in found.options]},
+            )
+        answer = self._generate(text, found)
+        if answer is None:
+            return self._no_answer(intent, confidence)
+        self._failures = 0
+        self._last_intent = "faq"
+        self._note_topic(text, answer.sources)
+        self._asked_anything_else = True
+        return Reply(
+            f"{answer.text} {ANYTHING_ELSE}",
+            action="answer",
+            intent="faq" if intent in (UNKNOWN_INTENT, "out_of_scope") else intent,
+            confidence=confidence,
+            sources=answer.sources,
+        )
+
+    def _resolve_clarification(self, text: str, said: str) -> Reply | None:
+        pending = self._clarifying
+        assert pending is not None
+        self._clarifying = None
+        labels = [o.label for o in pending.options]
+        chosen = match_choice(said, labels, pending=True)
+        if chosen is None and self.services.retriever is not None:
+            entity = self.services.retriever.find_entity(text)
+            chosen = next((o.label for o in pending.options if entity and o.entity == entity), None)
+        if chosen is None:
+            prediction = self.services.intents.classify([text])[0]
+            if len(said.split()) > 4 or prediction.intent in self.services.flows:
+                return None  # a new request: handle it as one
+            self._failures += 1
+            if self._failures >= self.config.max_failures:
+                self._open.append(f"the question {pending.question!r} (clarification unresolved)")
+                return self._handoff("repeated_failures", text)
+            self._clarifying = pending
+            return Reply(f"Sorry, which one: {say_list(labels)}?", action="clarify", intent="faq")
+        option = next(o for o in pending.options if o.label == chosen)
+        assert self.services.retriever is not None
+        found = self.services.retriever.retrieve_option(pending.question, option)
+        if option.entity:
+            self.context.entity = option.entity
+        answer = self._generate(pending.question, found) if found.relevant else None
+        if answer is None:
+            return self._no_answer("faq", None)
+        self._failures = 0
+        self._note_topic(pending.question, answer.sources)
+        self._asked_anything_else = True
+        return Reply(
+            f"{answer.text} {ANYTHING_ELSE}", action="answer", intent="faq", sources=answer.sources
+        )
+
+    def _generate(self, question: str, found: Retrieval):
+        context = [t for s, t in self.history[:-1] if s == "caller"][-self.config.context_turns :]
+        try:
+            return self.services.answerer.answer(question, found.passages, context=context)
+        except Exception as e:  # an LLM endpoint down: quote the passage instead
+            logger.warning("answer generator failed, using extractive: %s", e)
+            return self.services.fallback_answerer.answer(question, found.passages, context=context)
+
+    def _note_topic(self, question: str, sources: tuple[str, ...]) -> None:
+        self.context.topic_question = question
+        self.context.topic_document = sources[0] if sources else None
+        self.context.caller_turns.append(question)
+        self.done.append(f"answered {question!r} from {', '.join(sources)}")
+
+    def _no_answer(self, intent: str, confidence: float | None) -> Reply:
+        self._failures += 1
+        if self._failures >= self.config.max_failures:
+            self._open.append(f"the question {self._last_caller()!r} (no answer found)")
+            return self._handoff("repeated_failures", self._last_caller())
+        self._offered_person = True
+        if intent == "out_of_scope":
+            text = (
+                "I'm sorry, I can't help with that. I can help with your accounts, cards, "
+                f"payments and questions about {self.config.company_name}. "
+                "Would you like to speak to a person?"
+            )
+        else:
+            text = (
+                "I'm sorry, I don't have information about that. "
+                "Would you like me to put you through to a colleague?"
+            )
+        return Reply(text, action="fallback", intent=intent, confidence=confidence)
+
+    # --- handoff --------------------------------------------------------------------------------
+
+    def _handoff(self, reason: HandoffReason, text: str, prefix: str = "") -> Reply:
+        self._remember_quote(text)
+        flow = self.flow
+        if flow is not None and not flow.finished:
+            self._open.append(f"{flow.spec.title} not finished")
+        customer = self.identity.customer
+        summary = build_summary(
+            reason=reason,
+            caller_name=customer.name if customer else self.identity.heard_name,
+            verified=customer is not None,
+            customer_id=customer.id if customer else None,
+            intent=(flow.spec.name if flow else None) or self._last_intent,
+            slots=flow.slots() if flow else {},
+            done=list(self.done),
+            open_items=list(dict.fromkeys(self._open)),
+            sentiment=self._mood(),
+            key_quotes=list(self._quotes[-3:]),
+            call_id=self.call_id,
+            caller_number=self.caller_number,
+            write_prose=self.services.write_prose,
+        )
+        self.handoff = summary
+        self.flow = None
+        self._clarifying = None
+        self._failures = 0
+        self._offered_person = False
+        self._emit(HandoffRequested(summary))
+        lead = {
+            "fraud": "I'm sorry to hear that. That needs one of our fraud specialists.",
+            "dispute": "I understand. Disputes are handled by our team.",
+            "frustration": "I'm sorry this has been frustrating.",
+            "unintelligible": "I'm having trouble hearing you.",
+            "repeated_failures": "I'm sorry I couldn't help with that.",
+        }.get(reason, "")
+        said = " ".join(
+            p
+            for p in (
+                prefix,
+                lead,
+                "I'll connect you with one of my colleagues now. I've passed on what we've "
+                "discussed, so you won't need to repeat yourself. Please stay on the line.",
+            )
+            if p
+        )
+        intent, confidence = "agent_request", None
+        if reason != "agent_request" and text and not text.startswith("["):
+            prediction = self.services.intents.classify([text])[0]
+            intent, confidence = prediction.intent, prediction.confidence
+        return Reply(
+            said,
+            action="handoff",
+            intent=intent,
+            confidence=confidence,
+            meta={"handoff": summary.to_dict(), "reason": reason},
+        )
+
+    def _mood(self) -> Sentiment:
+        recent = self._moods[-3:]
+        if "negative" in recent:
+            return "negative"
+        return recent[-1] if recent else "neutral"
+
+    def _remember_quote(self, text: str) -> None:
+        if text and not text.startswith("[") and text not in self._quotes:
+            self._quotes.append(text)
+
+    def _emit(self, event: DialogueEvent) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event)
+        except Exception:  # a broken listener must not break the call
+            logger.exception("dialogue event listener failed")
+
+    # --- small helpers ----------------------------------------------------------------------------
+
+    def _say(self, reply: Reply) -> Reply:
+        text = to_spoken(reply.text)
+        if "slots" not in reply.meta and self.flow is not None:
+            reply.meta["slots"] = self.flow.slots()
+        reply = Reply(
+            text,
+            action=reply.action,
+            intent=reply.intent,
+            end_call=reply.end_call,
+            sources=reply.sources,
+            confidence=reply.confidence,
+            meta=reply.meta,
+        )
+        self.history.append(("assistant", reply.text))
+        self._last = reply
+        if reply.action not in ("answer", "flow"):
+            self._asked_anything_else = False
+        return reply
+
+    def _repeat(self) -> Reply:
+        assert self._last is not None
+        last = self._last
+        return self._say(
+            Reply(
+                last.text,
+                action=last.action,
+                intent="repeat",
+                sources=last.sources,
+                meta=dict(last.meta),
+            )
+        )
+
+    def _last_caller(self) -> str:
+        return next((t for s, t in reversed(self.history) if s == "caller"), "")
+
+
+def _names_option(said: str, pending: _Clarification) -> bool:
+    return match_choice(said, [o.label for o in pending.options], pending=True) is not None
+
+
+def _fills_pending(flow: FlowRun, text: str) -> bool:
+    """Whether ``text`` answers the flow's open question (so it is not a new request)."""
+    if flow.pending is None:
+        return False
+    from dialogue.flows import extract_slot  # local: only needed mid-flow
+
+    slot = flow.spec.slot(flow.pending)
+    customer = flow.identity.customer.id if flow.identity.customer else None
+    options = flow._choices(slot.choices, customer) if isinstance(slot.choices, str) else ()
+    value = extract_slot(slot, text, today=flow.today, choices=options, pending=True)
+    return value is not None and slot.kind != "text"
+
+
+def _branch_of(entity: str) -> str | None:
+    return next((b for b in BRANCHES if entity.lower().startswith(b.lower())), None)
+
+
+def _describe_done(flow: FlowRun) -> str:
+    details = ", ".join(f"{k} {v}" for k, v in flow.slots().items())
+    reference = flow.result.get("reference")
+    text = f"{flow.spec.title} ({details})" if details else flow.spec.title
+    return f"{text}, reference {reference.replace(' ', '')}" if reference else text
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: json_value(v) for k, v in values.items()}
+
+
+__all__ = [
+    "ANYTHING_ELSE",
+    "DialogueConfig",
+    "DialogueEvent",
+    "DialogueManager",
+    "DialogueServices",
+    "HandoffRequested",
+    "TaskCompleted",
+]

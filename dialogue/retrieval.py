@@ -1,0 +1,205 @@
+"""Knowledge-base retrieval with the conversation's context.
+
+Callers do not repeat themselves: after a question about the Elm Street branch, "and what
+time do they open on Saturday?" is still about Elm Street. :class:`ConversationContext`
+keeps the entity (a branch) and the topic (the last question answered) of one call;
+:class:`KnowledgeRetriever` turns a caller's question plus that context into passages, and
+says when nothing relevant was found or when the best candidates are about different
+things (so the dialogue asks which one the caller means).
+
+Relevance uses dense (cosine) scores, which mean the same across questions: on the demo
+bank every in-scope question of the benchmark scores >= 0.37 and the off-topic ones
+<= 0.28 (see ``benchmarks/results/dialogue.md``); the default threshold is 0.35.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from dialogue.flows import match_choice
+from dialogue.understanding import normalise
+from knowledge.store import KnowledgeStore, KnowledgeStoreError
+from knowledge.types import Passage
+
+logger = logging.getLogger(__name__)
+
+_FOLLOW_UP_START = re.compile(
+    r"^(?:and|also|so|then|but|what about|how about|and what about|plus|ok and|okay and)\b"
+)
+_REFERS_BACK = re.compile(
+    r"\b(?:they|them|their|there|it|its|it's|that|those|these|this one|the same|the branch|"
+    r"that branch|that one|he|she)\b"
+)
+
+
+@dataclass
+class ConversationContext:
+    """What the caller has been asking about in this call."""
+
+    entity: str | None = None
+    topic_question: str | None = None
+    topic_document: str | None = None
+    caller_turns: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One reading of an ambiguous question: what to call it, and what it points at."""
+
+    label: str
+    document_id: str
+    entity: str | None = None
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    query: str
+    passages: list[Passage]
+    entity: str | None = None
+    options: tuple[Option, ...] = ()
+    """Two or more when the best passages are about different things."""
+
+    @property
+    def relevant(self) -> bool:
+        return bool(self.passages)
+
+
+class KnowledgeRetriever:
+    """Searches one collection for the dialogue.
+
+    Args:
+        store: the knowledge store.
+        collection: the company's knowledge base.
+        min_score: dense score below which a passage is not relevant.
+        ambiguity_margin: candidates from different topics within this score of the best
+            make the question ambiguous.
+        top_k: passages fetched per search.
+    """
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        collection: str,
+        *,
+        min_score: float = 0.35,
+        ambiguity_margin: float = 0.03,
+        top_k: int = 6,
+    ) -> None:
+        self.store = store
+        self.collection = collection
+        self.min_score = min_score
+        self.ambiguity_margin = ambiguity_margin
+        self.top_k = top_k
+        self._entities: list[str] | None = None
+
+    @property
+    def entities(self) -> list[str]:
+        if self._entities is None:
+            try:
+                self._entities = self.store.entities(self.collection)
+            except Exception as e:  # a missing collection answers nothing, it does not crash
+                logger.warning("cannot list entities of %s: %s", self.collection, e)
+                self._entities = []
+        return self._entities
+
+    def find_entity(self, text: str) -> str | None:
+        """The entity the caller names ("Elm Street", "the harbor road branch")."""
+        return match_choice(normalise(text), self.entities, pending=False) or _partial(
+            normalise(text), self.entities
+        )
+
+    def retrieve(self, question: str, context: ConversationContext) -> Retrieval:
+        said = normalise(question)
+        entity = self.find_entity(question)
+        follow_up = _is_follow_up(said)
+        if entity is None and follow_up and context.entity is not None:
+            entity = context.entity
+        query = question
+        if follow_up and context.topic_question and entity is None:
+            query = f"{context.topic_question} {question}"
+        passages = self.search(query, entity)
+        if not passages:
+            return Retrieval(query, [], entity)
+        if follow_up and context.topic_document and entity is None:
+            passages = _prefer(passages, context.topic_document, self.ambiguity_margin * 2)
+        options = () if follow_up else self._options(passages, entity)
+        return Retrieval(query, passages, entity, options)
+
+    def retrieve_option(self, question: str, option: Option) -> Retrieval:
+        """Passages of the option the caller chose, for the question they first asked."""
+        passages = self.search(f"{question} {option.label}", option.entity)
+        chosen = [p for p in passages if p.document_id == option.document_id]
+        return Retrieval(question, chosen or passages, option.entity)
+
+    def search(self, query: str, entity: str | None) -> list[Passage]:
+        """Relevant passages, best first; none when the store cannot be searched (a missing
+        collection, a server down): the caller is told and offered a person, not cut off."""
+        try:
+            passages = self.store.search(
+                self.collection,
+                query,
+                top_k=self.top_k,
+                mode="dense",
+                entity=entity,
+                entity_mode="boost",
+            )
+        except KnowledgeStoreError as e:
+            logger.error("knowledge search failed: %s", e)
+            return []
+        return [p for p in passages if p.score >= self.min_score]
+
+    def _options(self, passages: list[Passage], entity: str | None) -> tuple[Option, ...]:
+        best = passages[0].score
+        close = [p for p in passages if p.score >= best - self.ambiguity_margin]
+        documents: dict[str, Passage] = {}
+        for p in close:
+            documents.setdefault(p.document_id, p)
+        if len(documents) < 2:
+            return ()
+        candidates = list(documents.values())
+        entities = {p.entity for p in candidates}
+        if entity is None and None not in entities and len(entities) > 1:
+            # the same question about different branches: ask which one, naming them all
+            return tuple(
+                Option(_entity_label(e), _best_of(passages, e), e)
+                for e in self.entities
+                if any(p.entity == e for p in passages)
+            )
+        if len({_topic(p) for p in candidates}) < 2:
+            return ()
+        return tuple(Option(p.title, p.document_id, p.entity) for p in candidates[:3])
+
+
+def _is_follow_up(said: str) -> bool:
+    return bool(_FOLLOW_UP_START.match(said) or _REFERS_BACK.search(said))
+
+
+def _partial(said: str, entities: list[str]) -> str | None:
+    """ "elm" or "harbor" alone names the branch when no other entity shares the word."""
+    words = set(said.split())
+    hits = [e for e in entities if normalise(e).split()[0] in words]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _prefer(passages: list[Passage], document_id: str, margin: float) -> list[Passage]:
+    """Move the topic's document first when it is nearly as good as the best passage."""
+    best = passages[0].score
+    same = [p for p in passages if p.document_id == document_id and p.score >= best - margin]
+    return same + [p for p in passages if p not in same] if same else passages
+
+
+def _topic(passage: Passage) -> str:
+    return str(passage.metadata.get("topic") or passage.document_id.split("/")[0])
+
+
+def _entity_label(entity: str) -> str:
+    return f"the {entity}"
+
+
+def _best_of(passages: list[Passage], entity: str) -> str:
+    return next(p.document_id for p in passages if p.entity == entity)
+
+
+__all__ = ["ConversationContext", "KnowledgeRetriever", "Option", "Retrieval"]

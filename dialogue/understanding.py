@@ -1,0 +1,218 @@
+"""Rules that read a caller's turn before (and beside) the intent model.
+
+The intent model is good at "which task is this?"; it is not the right tool for the few
+things that must never be missed or guessed: a caller asking for a person, a caller who is
+upset, a fraud report, a goodbye, a yes or a no in the middle of a task, or speech that was
+not words at all. Those are plain phrase lists here, checked on a normalised transcript
+(lower case, punctuation removed, curly apostrophes straightened), so they are predictable
+and cheap (microseconds) and a contact-centre lead can read and extend them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Sentiment = Literal["negative", "neutral", "positive"]
+
+_PUNCTUATION = re.compile(r"[^\w\s']+")
+_FILLER = frozenset("uh um er erm hmm mm mhm ah oh eh huh".split())
+
+
+def normalise(text: str) -> str:
+    """Lower case, words only: ``"No, thank you."`` -> ``"no thank you"``."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    return " ".join(_PUNCTUATION.sub(" ", text).split())
+
+
+def _any(*patterns: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(patterns) + r")\b")
+
+
+_AGENT = _any(
+    r"(?:an? |the |real |live |human )?(?:agent|representative|operator|advisor|adviser)",
+    r"(?:a |an? )?(?:real |live |actual )?(?:human|person|human being)",
+    r"(?:speak|talk|chat) (?:to|with) (?:someone|somebody|anyone|anybody|a person|"
+    r"a human|a real person|staff|your staff|a member of staff)",
+    r"customer (?:service|care|support)",
+    r"someone (?:real|else|who can help)",
+    r"transfer me",
+    r"put me through",
+    r"connect me",
+)
+_NOT_AGENT = _any(r"in person", r"person to person", r"per person", r"personal")
+
+_GOODBYE = _any(
+    r"bye", r"goodbye", r"good bye", r"bye bye", r"that's all", r"that is all", r"that'll be all",
+    r"that will be all", r"that's it", r"that's everything", r"nothing else", r"no thanks",
+    r"no thank you", r"hang up", r"i'm done", r"i am done",
+    r"have a (?:good|nice|great) (?:day|one)", r"i'm all set", r"i'm good thanks",
+    r"talk to you later",
+)  # fmt: skip
+
+_REPEAT = _any(
+    r"repeat", r"say (?:that|it) again", r"come again", r"pardon", r"what did you say",
+    r"say again", r"one more time", r"didn't (?:catch|hear|get) (?:that|it|you)",
+    r"go over that again",
+)  # fmt: skip
+
+_CANCEL = _any(
+    r"cancel(?: that| it| this)?", r"never ?mind", r"forget (?:it|that|about it)", r"stop",
+    r"don't (?:do|bother)", r"changed my mind", r"not anymore", r"scrap that", r"leave it",
+)  # fmt: skip
+
+_YES = _any(
+    r"yes", r"yeah", r"yep", r"yup", r"sure", r"correct", r"right", r"that's right",
+    r"that is right", r"go ahead", r"please do", r"do it", r"ok(?:ay)?", r"confirm(?:ed)?",
+    r"absolutely", r"of course", r"sounds good", r"perfect", r"exactly", r"affirmative",
+    r"uh huh", r"yes please", r"that's correct", r"alright", r"all right",
+)  # fmt: skip
+_NO = _any(
+    r"no", r"nope", r"nah", r"not really", r"don't", r"do not", r"wrong", r"incorrect",
+    r"negative", r"that's not right", r"not quite", r"wait",
+)  # fmt: skip
+
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))(?: there)?(?: (?:yes|yeah))?$"
+)
+_THANKS = re.compile(
+    r"^(?:(?:ok|okay|alright|all right|great|perfect|cool|lovely|so|thanks|thank you|cheers|"
+    r"very much|much|brilliant|wonderful|that's great|that helps|got it|i see)\s*)+$"
+)
+
+_FRUSTRATION = _any(
+    r"useless", r"ridiculous", r"stupid", r"pointless", r"waste of (?:my )?time", r"fed up",
+    r"sick of", r"frustrat\w*", r"annoy\w*", r"not helping", r"you're not listening",
+    r"you are not listening", r"not listening to me", r"i already (?:told|said)", r"for god's sake",
+    r"this is (?:a )?joke", r"unbelievable", r"terrible", r"awful", r"hopeless", r"damn\w*",
+    r"bloody", r"hell", r"shit\w*", r"crap", r"fuck\w*", r"piss\w*", r"stupid machine",
+    r"stupid robot", r"hate this", r"hate you", r"what is wrong with you", r"are you deaf",
+    r"this is not working", r"this isn't working", r"doesn't understand", r"don't understand me",
+)  # fmt: skip
+
+_POSITIVE = _any(
+    r"thanks", r"thank you", r"great", r"perfect", r"brilliant", r"wonderful", r"excellent",
+    r"lovely", r"awesome", r"helpful", r"appreciate", r"fantastic",
+)  # fmt: skip
+
+# A fraud report or a dispute needs a person; a question about how they work does not.
+_FRAUD = _any(
+    r"fraud\w*", r"scam\w*", r"stolen", r"stole", r"identity theft", r"hack\w*",
+    r"unauthori[sz]ed", r"someone (?:used|took|has|got|is using)", r"phish\w*",
+    r"(?:don't|do not|didn't|did not) (?:recogni[sz]e|make|authori[sz]e)",
+    r"never (?:made|authori[sz]ed)", r"not mine", r"isn't mine", r"wasn't me",
+)  # fmt: skip
+_DISPUTE = _any(
+    r"dispute\w*", r"charge ?back", r"charged (?:me )?twice", r"double charged",
+    r"overcharged", r"wrong (?:amount|charge)", r"refund", r"(?:didn't|did not|never) "
+    r"(?:get|receive|arrive)",
+)  # fmt: skip
+_QUESTION_START = re.compile(
+    r"^(?:how|what|when|where|which|who|why|is|are|can|could|do|does|will|would|should)\b"
+)
+_INCIDENT = _any(
+    r"i (?:think|believe|see|saw|found|noticed|have|got|need|want)",
+    r"there(?:'s| is| are| was| were)", r"my (?:card|account|money|wallet|phone|purse)",
+    r"someone", r"somebody", r"on my", r"from my", r"i (?:didn't|did not|never)",
+    r"i've been", r"i was", r"i am being", r"i'm being", r"been (?:stolen|hacked|charged)",
+    r"i'd like to", r"i would like to",
+)  # fmt: skip
+
+_WORD = re.compile(r"[a-z][a-z']*|\d+")
+
+
+def is_agent_request(said: str) -> bool:
+    """``said`` is ``normalise``d. "Can I speak to a person" yes; "in person" no."""
+    if not _AGENT.search(said):
+        return False
+    return not _NOT_AGENT.search(said) or bool(re.search(r"\b(?:agent|human|operator)\b", said))
+
+
+def is_goodbye(said: str) -> bool:
+    return bool(_GOODBYE.search(said))
+
+
+def is_repeat_request(said: str) -> bool:
+    return bool(_REPEAT.search(said)) and len(said.split()) <= 8
+
+
+def is_cancel(said: str) -> bool:
+    return bool(_CANCEL.search(said)) and len(said.split()) <= 8
+
+
+def is_greeting(said: str) -> bool:
+    return bool(_GREETING.match(said))
+
+
+def is_thanks(said: str) -> bool:
+    return bool(_THANKS.match(said))
+
+
+def yes_or_no(said: str) -> bool | None:
+    """True for a yes, False for a no, None when it is neither (or both, "yes... no")."""
+    words = said.split()
+    if not words:
+        return None
+    head = " ".join(words[:4])
+    yes, no = bool(_YES.search(head)), bool(_NO.search(head))
+    if yes and no:
+        # "no that's right" / "yes no wait": whichever comes first decides
+        y, n = _YES.search(head), _NO.search(head)
+        assert y is not None and n is not None
+        return y.start() < n.start() and not said.startswith(("no ", "nope", "not "))
+    if yes:
+        return True
+    if no:
+        return False
+    return None
+
+
+def is_frustrated(said: str) -> bool:
+    return bool(_FRUSTRATION.search(said))
+
+
+def needs_person(said: str) -> str | None:
+    """``"fraud"`` or ``"dispute"`` when the caller reports one (not when they ask how one
+    works: "how long does a dispute take?" is a knowledge question)."""
+    fraud, dispute = _FRAUD.search(said), _DISPUTE.search(said)
+    if not (fraud or dispute):
+        return None
+    question = bool(_QUESTION_START.match(said))
+    if question and not _INCIDENT.search(said):
+        return None
+    return "fraud" if fraud else "dispute"
+
+
+def sentiment(said: str) -> Sentiment:
+    if is_frustrated(said):
+        return "negative"
+    if _POSITIVE.search(said):
+        return "positive"
+    return "neutral"
+
+
+def is_unintelligible(text: str) -> bool:
+    """No words that say anything: empty, noise markers ("[inaudible]", "(music)"), fillers,
+    or a lone letter. Whisper writes these for line noise and coughs."""
+    stripped = re.sub(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*", " ", text.lower())
+    words = [w for w in _WORD.findall(stripped) if w not in _FILLER]
+    if not words:
+        return True
+    return len(words) == 1 and len(words[0]) == 1 and not words[0].isdigit() and words[0] != "i"
+
+
+__all__ = [
+    "Sentiment",
+    "is_agent_request",
+    "is_cancel",
+    "is_frustrated",
+    "is_goodbye",
+    "is_greeting",
+    "is_repeat_request",
+    "is_thanks",
+    "is_unintelligible",
+    "needs_person",
+    "normalise",
+    "sentiment",
+    "yes_or_no",
+]
