@@ -55,7 +55,8 @@ _STOP = frozenset(
     """a an and are am be can could do does did for from have how i i'm if in is it its me my
     of on or please so that the there this to was we what when where which who will with would
     you your yours our us hi hello hey um uh like just want wanted need know tell about get
-    any some then than there's okay ok yes no all be will that'll""".split()
+    any some then than there's okay ok yes no all be will that'll what's whats it's that's s
+    i'd i'll i've i'm""".split()
 )
 _WORD = re.compile(r"[a-z0-9']+")
 

@@ -164,6 +164,32 @@ class FlowRun:
             return self._collect(text)
         return Step("", "done")
 
+    def accepts(self, text: str) -> bool:
+        """Whether ``text`` looks like an answer to the flow's current question (a name, four
+        digits, a slot value, a yes or no), without changing anything."""
+        if self.stage == "verify_name":
+            return _name_in(text) is not None
+        if self.stage == "verify_code":
+            return extract_digits(text, 4) is not None
+        if self.stage == "confirm" and yes_or_no(normalise(text)) is not None:
+            return True
+        customer = self.identity.customer.id if self.identity.customer else None
+        for slot in self.spec.slots:
+            if slot.kind == "text" and slot.name != self.pending:
+                continue
+            options = self._choices(slot.choices, customer) if isinstance(slot.choices, str) else ()
+            value = extract_slot(
+                slot,
+                text,
+                today=self.today,
+                choices=options,
+                pending=slot.name == self.pending,
+                other_roles=self._several_accounts,
+            )
+            if value is not None and slot.kind != "text":
+                return True
+        return False
+
     def cancel(self) -> Step:
         self.stage = "finished"
         return Step(f"OK, I've stopped {self.spec.title}. Nothing was changed.", "cancelled")

@@ -37,7 +37,13 @@ from dialogue.engine import FlowRun, Identity, Step
 from dialogue.flows import FlowSpec, json_value, match_choice, say_list
 from dialogue.handoff import HandoffReason, HandoffSummary, build_summary
 from dialogue.intents import UNKNOWN_INTENT, IntentModel
-from dialogue.retrieval import ConversationContext, KnowledgeRetriever, Option, Retrieval
+from dialogue.retrieval import (
+    ConversationContext,
+    KnowledgeRetriever,
+    Option,
+    Retrieval,
+    topic_label,
+)
 from dialogue.spoken import to_spoken
 from dialogue.types import Action, Reply
 from dialogue.understanding import (
@@ -59,6 +65,13 @@ from dialogue.understanding import (
 logger = logging.getLogger(__name__)
 
 ANYTHING_ELSE = "Is there anything else I can help you with?"
+_HOW_TO = re.compile(
+    r"^(?:(?:and|so|also|but|ok|okay|um|uh)\s+)*(?:how (?:do|does|can|would|should|long|much|many)"
+    r"|what (?:is|are|does) (?:the|a|an|your)|what's (?:the|a|your)|whats the|is there|are there"
+    r"|do you|does it|(?:can you |could you )?tell me (?:how|what|about|more)"
+    r"|(?:i have|i've got|quick) (?:a )?question|i(?:'d| would)? (?:like|want|wanted) to know"
+    r"|(?:can you |could you )?explain)\b"
+)
 _QUESTION = re.compile(
     r"^(?:(?:and|so|also|but|oh|ok|okay|um|uh)\s+)*(?:how|what|what's|when|where|which|who|"
     r"why|is|are|can|could|do|does|will|would|should)\b"
@@ -329,12 +342,20 @@ class DialogueManager:
         prediction = self.services.intents.classify([text])[0]
         intent, confidence = prediction.intent, prediction.confidence
         if intent in self.services.flows and confidence >= self.config.flow_confidence:
+            if _HOW_TO.match(said) and self.services.flows[intent].action != "knowledge":
+                # "how do I order checks?" asks how it works: answer it; the caller can then
+                # ask for the task itself ("I'd like to order some").
+                reply = self._answer(text, "faq", confidence, quiet=True)
+                if reply is not None:
+                    return reply
             return self._start_flow(intent, text, confidence)
         if intent == "agent_request" and confidence >= self.config.flow_confidence:
             return self._handoff("agent_request", text)
         if intent == "goodbye" and confidence >= 0.9:
             return self.goodbye()
-        return self._answer(text, intent, confidence)
+        reply = self._answer(text, intent, confidence)
+        assert reply is not None
+        return reply
 
     # --- flows ----------------------------------------------------------------------------------
 
@@ -373,18 +394,17 @@ class DialogueManager:
             return self.goodbye()
         if is_repeat_request(said):
             return self._flow_reply(flow.ask_again(), "flow")
-        if flow.stage in ("collect", "confirm"):
+        if not flow.accepts(text):
             prediction = self.services.intents.classify([text])[0]
             other = prediction.intent
             if (
                 other in self.services.flows
                 and other != flow.spec.name
                 and prediction.confidence >= self.config.switch_confidence
-                and not _fills_pending(flow, text)
             ):
                 self._open.append(f"{flow.spec.title} not finished (caller moved on)")
                 return self._start_flow(other, text, prediction.confidence)
-            if _QUESTION.match(said) and not _fills_pending(flow, text) and flow.stage == "collect":
+            if _QUESTION.match(said):
                 side = self._side_question(text, said)
                 if side is not None:
                     return side
@@ -472,7 +492,7 @@ class DialogueManager:
         answer = self._generate(question, found) if passages else None
         if answer is None:
             return self._no_answer(intent, confidence)
-        self._note_topic(question, answer.sources)
+        self._note_topic(question, found, answer.sources)
         self._asked_anything_else = True
         return Reply(
             f"{answer.text} {ANYTHING_ELSE}",
@@ -492,15 +512,19 @@ class DialogueManager:
 
     # --- answers from the knowledge base ------------------------------------------------------
 
-    def _answer(self, text: str, intent: str, confidence: float) -> Reply:
+    def _answer(
+        self, text: str, intent: str, confidence: float, *, quiet: bool = False
+    ) -> Reply | None:
+        """A grounded answer, a clarifying question, or "I don't know" (None instead when
+        ``quiet``: the caller has something else to try)."""
         retriever = self.services.retriever
         if retriever is None:
-            return self._no_answer(intent, confidence)
+            return None if quiet else self._no_answer(intent, confidence)
         found = retriever.retrieve(text, self.context)
+        if not found.relevant:
+            return None if quiet else self._no_answer(intent, confidence)
         if found.entity:
             self.context.entity = found.entity
-        if not found.relevant:
-            return self._no_answer(intent, confidence)
         if len(found.options) >= 2:
             self._clarifying = _Clarification(text, found.options)
             labels = say_list([o.label for o in found.options])
@@ -513,10 +537,10 @@ class DialogueManager:
             )
         answer = self._generate(text, found)
         if answer is None:
-            return self._no_answer(intent, confidence)
+            return None if quiet else self._no_answer(intent, confidence)
         self._failures = 0
         self._last_intent = "faq"
-        self._note_topic(text, answer.sources)
+        self._note_topic(text, found, answer.sources)
         self._asked_anything_else = True
         return Reply(
             f"{answer.text} {ANYTHING_ELSE}",
@@ -554,7 +578,7 @@ class DialogueManager:
         if answer is None:
             return self._no_answer("faq", None)
         self._failures = 0
-        self._note_topic(pending.question, answer.sources)
+        self._note_topic(pending.question, found, answer.sources)
         self._asked_anything_else = True
         return Reply(
             f"{answer.text} {ANYTHING_ELSE}", action="answer", intent="faq", sources=answer.sources
@@ -568,9 +592,14 @@ class DialogueManager:
             logger.warning("answer generator failed, using extractive: %s", e)
             return self.services.fallback_answerer.answer(question, found.passages, context=context)
 
-    def _note_topic(self, question: str, sources: tuple[str, ...]) -> None:
+    def _note_topic(self, question: str, found: Retrieval, sources: tuple[str, ...]) -> None:
+        """Remember what was answered, so a follow-up can lean on it."""
         self.context.topic_question = question
         self.context.topic_document = sources[0] if sources else None
+        best = next((p for p in found.passages if sources and p.document_id == sources[0]), None)
+        if best is not None:
+            self.context.entity = best.entity  # a question on another subject drops the branch
+            self.context.topic_label = topic_label(best)
         self.context.caller_turns.append(question)
         self.done.append(f"answered {question!r} from {', '.join(sources)}")
 
@@ -709,19 +738,6 @@ class DialogueManager:
 
 def _names_option(said: str, pending: _Clarification) -> bool:
     return match_choice(said, [o.label for o in pending.options], pending=True) is not None
-
-
-def _fills_pending(flow: FlowRun, text: str) -> bool:
-    """Whether ``text`` answers the flow's open question (so it is not a new request)."""
-    if flow.pending is None:
-        return False
-    from dialogue.flows import extract_slot  # local: only needed mid-flow
-
-    slot = flow.spec.slot(flow.pending)
-    customer = flow.identity.customer.id if flow.identity.customer else None
-    options = flow._choices(slot.choices, customer) if isinstance(slot.choices, str) else ()
-    value = extract_slot(slot, text, today=flow.today, choices=options, pending=True)
-    return value is not None and slot.kind != "text"
 
 
 def _branch_of(entity: str) -> str | None:

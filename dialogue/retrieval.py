@@ -18,6 +18,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from dialogue.answers import tokens
 from dialogue.flows import match_choice
 from dialogue.understanding import normalise
 from knowledge.store import KnowledgeStore, KnowledgeStoreError
@@ -29,9 +30,11 @@ _FOLLOW_UP_START = re.compile(
     r"^(?:and|also|so|then|but|what about|how about|and what about|plus|ok and|okay and)\b"
 )
 _REFERS_BACK = re.compile(
-    r"\b(?:they|them|their|there|it|its|it's|that|those|these|this one|the same|the branch|"
-    r"that branch|that one|he|she)\b"
+    r"\b(?:they|them|their|it|its|it's|that|those|these|this one|the same|the branch|"
+    r"that branch|that one|he|she)\b|\b(?<!is )(?<!are )(?<!was )(?<!were )there\b(?! is| are|'s)"
 )
+VAGUE_WORDS = 2
+"""A question with at most this many content words can be ambiguous between topics."""
 
 
 @dataclass
@@ -41,6 +44,9 @@ class ConversationContext:
     entity: str | None = None
     topic_question: str | None = None
     topic_document: str | None = None
+    topic_label: str | None = None
+    """What the last answer was about: its document title and section ("Harbor Road
+    branch, Opening hours"), which a follow-up's words alone may not say."""
     caller_turns: list[str] = field(default_factory=list)
 
 
@@ -114,17 +120,21 @@ class KnowledgeRetriever:
         said = normalise(question)
         entity = self.find_entity(question)
         follow_up = _is_follow_up(said)
+        query = question
         if entity is None and follow_up and context.entity is not None:
             entity = context.entity
-        query = question
-        if follow_up and context.topic_question and entity is None:
-            query = f"{context.topic_question} {question}"
+            query = f"{entity}: {question}"  # "and on Saturday?" alone matches nothing
+        elif entity is not None and follow_up and context.topic_label:
+            # "what about Elm Street?" after Harbor Road's opening hours
+            query = f"{entity}: {_section(context.topic_label)} {question}"
+        elif follow_up and context.topic_label:
+            query = f"{context.topic_label}: {question}"
         passages = self.search(query, entity)
         if not passages:
             return Retrieval(query, [], entity)
         if follow_up and context.topic_document and entity is None:
             passages = _prefer(passages, context.topic_document, self.ambiguity_margin * 2)
-        options = () if follow_up else self._options(passages, entity)
+        options = () if follow_up else self._options(passages, entity, question)
         return Retrieval(query, passages, entity, options)
 
     def retrieve_option(self, question: str, option: Option) -> Retrieval:
@@ -150,7 +160,9 @@ class KnowledgeRetriever:
             return []
         return [p for p in passages if p.score >= self.min_score]
 
-    def _options(self, passages: list[Passage], entity: str | None) -> tuple[Option, ...]:
+    def _options(
+        self, passages: list[Passage], entity: str | None, question: str
+    ) -> tuple[Option, ...]:
         best = passages[0].score
         close = [p for p in passages if p.score >= best - self.ambiguity_margin]
         documents: dict[str, Passage] = {}
@@ -167,9 +179,19 @@ class KnowledgeRetriever:
                 for e in self.entities
                 if any(p.entity == e for p in passages)
             )
-        if len({_topic(p) for p in candidates}) < 2:
+        if len({_topic(p) for p in candidates}) < 2 or len(tokens(question)) > VAGUE_WORDS:
             return ()
         return tuple(Option(p.title, p.document_id, p.entity) for p in candidates[:3])
+
+
+def topic_label(passage: Passage) -> str:
+    """ "Card disputes, How long it takes": the document's title and the passage's section."""
+    parts = [passage.title, *passage.heading_path[1:]]
+    return ", ".join(dict.fromkeys(p for p in parts if p))
+
+
+def _section(label: str) -> str:
+    return label.split(", ", 1)[1] if ", " in label else ""
 
 
 def _is_follow_up(said: str) -> bool:
@@ -202,4 +224,4 @@ def _best_of(passages: list[Passage], entity: str) -> str:
     return next(p.document_id for p in passages if p.entity == entity)
 
 
-__all__ = ["ConversationContext", "KnowledgeRetriever", "Option", "Retrieval"]
+__all__ = ["ConversationContext", "KnowledgeRetriever", "Option", "Retrieval", "topic_label"]

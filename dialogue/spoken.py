@@ -56,17 +56,24 @@ _DAY_WORD = re.compile(rf"\b({_DAY})\b(\.)?")
 _STREET = re.compile(rf"\b([A-Z][a-z]+|\d+(?:st|nd|rd|th)?) ({'|'.join(_STREETS)})\b(\.)?")
 
 
+# A routing or reference number: read digit by digit, not as "a hundred and twenty three
+# million...". Amounts keep their commas ("12,500") and so are not matched.
+_DIGIT_CODE = re.compile(r"(?<![\w$£€.,])\d{5,}(?![\w%]|[.,]\d)")
+
+
 def to_spoken(text: str) -> str:
     """Return ``text`` rewritten for a TTS voice, on one line.
 
     Markdown is removed (headings and bullets become sentences), links become "our website",
     phone numbers become digit groups, and currency, percentages, times, day names, street
-    types and common abbreviations are spelled out. Numbers otherwise stay as digits.
+    types and common abbreviations are spelled out. Codes of five or more digits (a routing
+    number) are read digit by digit. Numbers otherwise stay as digits.
     """
     text = _strip_markdown(text)
     text = _URL.sub("our website", text)
     text = _EMAIL.sub(lambda m: m.group(0).replace("@", " at ").replace(".", " dot "), text)
     text = _PHONE.sub(lambda m: " ".join(re.findall(r"\d+", m.group(0))), text)
+    text = _DIGIT_CODE.sub(lambda m: " ".join(m.group(0)), text)
     text = text.replace("24/7", "24 hours a day, 7 days a week")
     text = _MONEY.sub(_money, text)
     text = _PERCENT.sub(r"\1 percent", text)

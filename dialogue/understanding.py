@@ -97,7 +97,7 @@ _POSITIVE = _any(
 
 # A fraud report or a dispute needs a person; a question about how they work does not.
 _FRAUD = _any(
-    r"fraud\w*", r"scam\w*", r"stolen", r"stole", r"identity theft", r"hack\w*",
+    r"fraud\w*", r"scam\w*", r"identity theft", r"hack\w*",
     r"unauthori[sz]ed", r"someone (?:used|took|has|got|is using)", r"phish\w*",
     r"(?:don't|do not|didn't|did not) (?:recogni[sz]e|make|authori[sz]e)",
     r"never (?:made|authori[sz]ed)", r"not mine", r"isn't mine", r"wasn't me",

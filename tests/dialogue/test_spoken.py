@@ -89,3 +89,10 @@ def test_sentences_stay_intact() -> None:
 def test_idempotent() -> None:
     once = to_spoken("Open 9am-5pm Mon-Fri at 12 Main St. Fees: $12.50 & 3%.")
     assert to_spoken(once) == once
+
+
+def test_codes_are_read_digit_by_digit_but_amounts_are_not() -> None:
+    assert to_spoken("Our routing number is 123456780.") == (
+        "Our routing number is 1 2 3 4 5 6 7 8 0."
+    )
+    assert to_spoken("It holds 12,500 dollars in 2026.") == "It holds 12,500 dollars in 2026."

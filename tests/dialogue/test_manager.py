@@ -1,0 +1,202 @@
+"""The dialogue manager on the demo bank: flows, answers with context, clarification,
+handoff triggers and the summary. (The scenario suite covers many more conversations.)"""
+
+from __future__ import annotations
+
+from dialogue.manager import HandoffRequested, TaskCompleted
+
+
+def test_greeting_then_a_grounded_answer_with_sources(talk) -> None:
+    (reply,) = talk("What's your routing number?")
+    assert reply.action == "answer"
+    assert reply.sources[0] in ("faq-routing-number", "accounts/checking")  # both say it
+    assert "routing number is 1 2 3 4 5 6 7 8 0" in reply.text  # read digit by digit
+    assert reply.text.endswith("Is there anything else I can help you with?")
+
+
+def test_the_branch_carries_over_to_a_follow_up(talk) -> None:
+    first, follow_up = talk(
+        "What's the address of the Elm Street branch?",
+        "and what time do they open on Saturday?",
+    )
+    assert first.sources[0] == "branches/elm-street"
+    assert "12 Elm Street" in first.text
+    assert follow_up.action == "answer"
+    assert follow_up.sources[0] == "branches/elm-street"
+    assert "Saturday, 9 am to 1 pm" in follow_up.text
+
+
+def test_ambiguous_question_is_clarified_and_the_answer_used(talk) -> None:
+    ask, answer = talk("is there parking?", "Oak Avenue")
+    assert ask.action == "clarify"
+    assert all(b in ask.text for b in ("Elm Street", "Harbor Road", "Oak Avenue"))
+    assert answer.action == "answer"
+    assert answer.sources[0] == "branches/oak-avenue"
+
+
+def test_nothing_relevant_offers_a_person_and_yes_hands_off(talk) -> None:
+    nothing, yes = talk("can you book me a flight to Paris", "yes please")
+    assert nothing.action == "fallback"
+    assert "person" in nothing.text or "colleague" in nothing.text
+    assert not nothing.sources
+    assert yes.action == "handoff"
+    assert yes.meta["reason"] == "agent_request"
+
+
+def test_two_failures_in_a_row_hand_off(talk) -> None:
+    first, second = talk("what's the weather tomorrow", "who won the football last night")
+    assert first.action == "fallback"
+    assert second.action == "handoff"
+    assert second.meta["reason"] == "repeated_failures"
+    assert "who won the football" in " ".join(second.meta["handoff"]["key_quotes"])
+
+
+def test_transfer_with_verification_correction_and_confirmation(talk) -> None:
+    replies = talk(
+        "I'd like to move a hundred dollars from checking to savings",
+        "my name is Alex Morgan",
+        "four eight two one",
+        "no, make it two hundred dollars",
+        "yes",
+    )
+    start, name, verified, corrected, done = replies
+    assert start.action == "flow" and start.intent == "transfer_money"
+    assert start.meta["slots"] == {
+        "amount": "100.00", "from_account": "checking", "to_account": "savings"
+    }  # fmt: skip
+    assert "full name" in start.text
+    assert "last four digits" in name.text
+    assert "you're verified" in verified.text and "100 dollars" in verified.text
+    assert corrected.meta["slots"]["amount"] == "200.00"
+    assert "200 dollars" in corrected.text and "Shall I go ahead" in corrected.text
+    assert done.text.startswith("Done.")
+    assert "2,250 dollars 75" in done.text  # 2,450.75 - 200 left in checking
+    assert talk.events and isinstance(talk.events[-1], TaskCompleted)
+    assert talk.manager.identity.verified
+
+
+def test_keypad_pin_verifies_and_a_second_task_does_not_ask_again(talk) -> None:
+    start, name, waiting, verified = talk(
+        "what's my balance", "Priya Shah", "#246", "#8"
+    )  # fmt: skip
+    assert waiting is None  # three digits: more to come
+    assert "you're verified" in verified.text
+    (balance,) = talk("savings")
+    assert "5,400 dollars" in balance.text
+    (order,) = talk("I need to order checks")
+    assert "full name" not in order.text
+    assert "Shall I go ahead" in order.text
+
+
+def test_failed_verification_twice_hands_off(talk) -> None:
+    replies = talk(
+        "I lost my debit card", "Alex Morgan", "1 1 1 1", "Alex Morgan", "2 2 2 2"
+    )  # fmt: skip
+    assert "don't match" in replies[2].text
+    handoff = replies[-1]
+    assert handoff.action == "handoff"
+    assert handoff.meta["reason"] == "verification_failed"
+    summary = handoff.meta["handoff"]
+    assert summary["verified"] is False
+    assert summary["intent"] == "replace_card"
+    assert any("replacing a card" in item for item in summary["open"])
+
+
+def test_cancel_and_change_of_task_mid_flow(talk) -> None:
+    _, cancelled = talk("I want to pay a bill", "never mind")
+    assert "Nothing was changed" in cancelled.text
+    assert talk.manager.flow is None
+    start, switched = talk("transfer some money please", "actually I want to check my balance")
+    assert switched.intent == "check_balance"
+
+
+def test_a_side_question_mid_flow_is_answered_then_the_question_asked_again(talk) -> None:
+    _, _, _, side = talk(
+        "book an appointment", "Alex Morgan", "4821", "what should I bring to the appointment?"
+    )  # fmt: skip
+    assert side.action == "answer"
+    assert side.sources and side.sources[0] == "appointments/booking"
+    assert side.text.endswith("Which branch would you like to visit, Elm Street, Harbor Road "
+                              "or Oak Avenue?")  # fmt: skip
+
+
+def test_bank_refusal_asks_for_the_amount_again(talk) -> None:
+    replies = talk(
+        "transfer five hundred dollars from savings to checking",
+        "Sam Lee", "3 1 4 1", "yes",
+    )  # fmt: skip
+    refused = replies[-1]
+    assert refused.action == "flow"
+    assert "How much would you like to transfer" in refused.text
+    assert "amount" not in refused.meta["slots"]
+
+
+def test_agent_request_handoff_carries_a_summary_and_an_event(talk) -> None:
+    talk("What's the fee for a wire transfer?")
+    (handoff,) = talk("I want to talk to a real person")
+    assert handoff.action == "handoff"
+    summary = handoff.meta["handoff"]
+    assert summary["reason"] == "agent_request"
+    assert summary["call_id"] == "test"
+    assert summary["done"] and "wire" in summary["done"][0]
+    assert 2 <= summary["prose"].count(".") <= 4
+    assert isinstance(talk.events[-1], HandoffRequested)
+    (after,) = talk("what's the routing number?")  # the call goes on after a handoff
+    assert after.action == "answer"
+
+
+def test_keypad_zero_frustration_fraud_and_dispute_hand_off(talk) -> None:
+    (zero,) = talk("#0")
+    assert zero.meta["reason"] == "agent_request"
+    reasons = [
+        r.meta["reason"]
+        for r in talk(
+            "this is ridiculous, you're useless",
+            "someone used my card and I don't recognize these payments",
+            "I was charged twice for the same purchase",
+        )
+    ]
+    assert reasons == ["frustration", "fraud", "dispute"]
+    (question,) = talk("how long does a card dispute take?")
+    assert question.action == "answer"
+
+
+def test_unintelligible_twice_hands_off_and_silence_ends_politely(talk, services) -> None:
+    first, second = talk("[inaudible]", "um")
+    assert first.action == "fallback" and "didn't catch" in first.text
+    assert second.meta["reason"] == "unintelligible"
+    manager = services.conversation()
+    assert manager.on_idle(0, 2).action == "fallback"
+    bye = manager.on_idle(2, 2)
+    assert bye.action == "goodbye" and bye.end_call
+
+
+def test_goodbye_repeat_and_no_more_questions(talk) -> None:
+    answer, again, thanks, no = talk(
+        "how do I reset my pin?", "sorry, say that again", "thanks", "no"
+    )  # fmt: skip
+    assert again.text == answer.text
+    assert thanks.text.startswith("You're welcome")
+    assert no.action == "goodbye" and no.end_call
+
+
+def test_a_broken_llm_falls_back_to_the_extractive_answer(services) -> None:
+    from dataclasses import replace
+
+    class Down:
+        def answer(self, question, passages, *, context=None):
+            raise ConnectionError("endpoint down")
+
+    manager = replace(services, answerer=Down()).conversation()
+    reply = manager.on_text("What's your routing number?")
+    assert reply.action == "answer" and "1 2 3 4 5 6 7 8 0" in reply.text
+
+
+def test_a_missing_knowledge_base_is_a_polite_fallback(services) -> None:
+    from dataclasses import replace
+
+    from dialogue.retrieval import KnowledgeRetriever
+
+    gone = KnowledgeRetriever(services.retriever.store, "no_such_collection")
+    reply = replace(services, retriever=gone).conversation().on_text("what are your fees?")
+    assert reply.action == "fallback"

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import pytest
+
+from dialogue.understanding import (
+    is_agent_request,
+    is_cancel,
+    is_frustrated,
+    is_goodbye,
+    is_unintelligible,
+    needs_person,
+    normalise,
+    sentiment,
+    yes_or_no,
+)
+
+
+def test_normalise_drops_punctuation_and_straightens_apostrophes() -> None:
+    assert normalise("No, thank you.") == "no thank you"
+    assert normalise("That\u2019s all!") == "that's all"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to speak to a person",
+        "can I talk to a human please",
+        "agent",
+        "representative",
+        "get me a real person",
+        "put me through to customer service",
+        "Operator!",
+        "transfer me to someone",
+        "I'd like to speak with somebody",
+        "connect me to an advisor",
+    ],
+)
+def test_requests_for_a_person(text: str) -> None:
+    assert is_agent_request(normalise(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can I open an account in person",
+        "what's the fee per person",
+        "what is the routing number",
+        "I want to transfer money to savings",
+    ],
+)
+def test_not_requests_for_a_person(text: str) -> None:
+    assert not is_agent_request(normalise(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("someone used my card without permission", "fraud"),
+        ("there are charges on my account I don't recognize", "fraud"),
+        ("I think I've been scammed", "fraud"),
+        ("I was charged twice for the same thing", "dispute"),
+        ("I want to dispute a charge", "dispute"),
+        ("the item never arrived and I want a refund", "dispute"),
+    ],
+)
+def test_reports_that_need_a_person(text: str, kind: str) -> None:
+    assert needs_person(normalise(text)) == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how long does a dispute take",
+        "what is your fraud policy",
+        "how do chargebacks work",
+        "what should I do if my card is stolen",
+    ],
+)
+def test_questions_about_fraud_and_disputes_are_not_reports(text: str) -> None:
+    assert needs_person(normalise(text)) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("yes", True),
+        ("yeah go ahead", True),
+        ("that's right", True),
+        ("sure, please do", True),
+        ("no", False),
+        ("nope", False),
+        ("no that's wrong", False),
+        ("hmm let me think", None),
+        ("", None),
+    ],
+)
+def test_yes_or_no(text: str, answer: bool | None) -> None:
+    assert yes_or_no(normalise(text)) is answer
+
+
+@pytest.mark.parametrize(
+    "text", ["this is useless", "I already told you that!", "you're not listening", "ridiculous"]
+)
+def test_frustration(text: str) -> None:
+    said = normalise(text)
+    assert is_frustrated(said)
+    assert sentiment(said) == "negative"
+
+
+def test_sentiment_positive_and_neutral() -> None:
+    assert sentiment("thanks that's great") == "positive"
+    assert sentiment("what is my balance") == "neutral"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "[inaudible]", "(music)", "um", "uh, hmm", "s"])
+def test_unintelligible(text: str) -> None:
+    assert is_unintelligible(text)
+
+
+@pytest.mark.parametrize("text", ["no", "yes", "I", "4", "balance", "Alex Morgan"])
+def test_short_but_meaningful(text: str) -> None:
+    assert not is_unintelligible(text)
+
+
+def test_goodbye_and_cancel() -> None:
+    assert is_goodbye("no thanks bye")
+    assert is_goodbye("that's all")
+    assert not is_goodbye("what are the fees")
+    assert is_cancel("never mind")
+    assert is_cancel("forget it")
+    assert not is_cancel("I want to cancel my card and order a new one please right now")
