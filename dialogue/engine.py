@@ -173,6 +173,12 @@ class FlowRun:
             return extract_digits(text, 4) is not None
         if self.stage == "confirm" and yes_or_no(normalise(text)) is not None:
             return True
+        if (
+            self.stage == "collect"
+            and self.pending is None
+            and _named_slot(normalise(text), self.spec)
+        ):
+            return True
         customer = self.identity.customer.id if self.identity.customer else None
         for slot in self.spec.slots:
             if slot.kind == "text" and slot.name != self.pending:
@@ -186,7 +192,7 @@ class FlowRun:
                 pending=slot.name == self.pending,
                 other_roles=self._several_accounts,
             )
-            if value is not None and slot.kind != "text":
+            if value is not None and slot.kind != "text" and self.values.get(slot.name) != value:
                 return True
         return False
 
@@ -390,6 +396,8 @@ class FlowRun:
             return self._next()
         if answer is True:
             return self._act()
+        if answer is False and not self.spec.slots:
+            return self.cancel()  # nothing to change: "no, don't send it"
         if answer is False:
             self.stage, self.pending = "collect", None
             named = _named_slot(said, self.spec)

@@ -218,7 +218,8 @@ _COUNT_WORDS = {
 }  # fmt: skip
 _COUNT = re.compile(
     r"\b(\d+|one|a|an|single|two|couple|three|four|five|six|seven|eight|nine|ten)"
-    r"(?: of)? (?:books?|checkbooks?|check ?books?|cheque ?books?|boxes|box|packs?|sets?)\b"
+    r"(?: of| more| extra| new)? "
+    r"(?:books?|checkbooks?|check ?books?|cheque ?books?|boxes|box|packs?|sets?)\b"
 )
 _COMMON = frozenset("the a an of and street road avenue st rd ave branch bill my".split())
 
@@ -268,7 +269,8 @@ def extract_slot(
     if slot.kind == "card":
         return extract_card_type(text)
     if slot.kind == "choice":
-        return match_choice(said, choices or slot.choices, slot.synonyms, pending=pending)  # type: ignore[arg-type]
+        options = choices or (slot.choices if not isinstance(slot.choices, str) else ())
+        return match_choice(said, options, slot.synonyms, pending=pending)
     if slot.kind == "number":
         found = _COUNT.search(said)
         if found:
@@ -314,6 +316,7 @@ def match_choice(
     if not pending:
         return None
     words = set(said.split())
+    words |= {w[:-1] for w in words if w.endswith("s") and len(w) > 3}  # "transfers"
     distinctive = _distinctive_words(options)
     named = [o for o in options if distinctive[o] & words]
     if len(named) == 1:

@@ -72,6 +72,13 @@ _HOW_TO = re.compile(
     r"|(?:i have|i've got|quick) (?:a )?question|i(?:'d| would)? (?:like|want|wanted) to know"
     r"|(?:can you |could you )?explain)\b"
 )
+_FOLLOW_UP = re.compile(r"^(?:and|so|also|what about|how about|and what about)\b")
+# Asking about something ("what's your SWIFT code") rather than asking for it to be done
+# ("can you send a hundred dollars to savings").
+_KB_QUESTION = re.compile(
+    r"^(?:(?:and|so|also|but|oh|ok|okay|um|uh)\s+)*(?:how|how's|what|what's|whats|when|when's|"
+    r"where|where's|which|who|why|is|are|do|does|should)\b"
+)
 _QUESTION = re.compile(
     r"^(?:(?:and|so|also|but|oh|ok|okay|um|uh)\s+)*(?:how|what|what's|when|where|which|who|"
     r"why|is|are|can|could|do|does|will|would|should)\b"
@@ -320,8 +327,14 @@ class DialogueManager:
         if self.flow is not None and not self.flow.finished:
             return self._in_flow(text, said)
 
-        if self._offered_person and yes_or_no(said) is True:
-            return self._handoff("agent_request", text)
+        if self._offered_person and len(said.split()) <= 4:
+            answer = yes_or_no(said)
+            if answer is True:
+                return self._handoff("agent_request", text)
+            if answer is False:
+                self._offered_person = False
+                self._failures = 0
+                return Reply("OK. What else can I help you with?", action="fallback", intent="deny")
         self._offered_person = False
         if is_goodbye(said):
             return self.goodbye()
@@ -342,7 +355,7 @@ class DialogueManager:
         prediction = self.services.intents.classify([text])[0]
         intent, confidence = prediction.intent, prediction.confidence
         if intent in self.services.flows and confidence >= self.config.flow_confidence:
-            if _HOW_TO.match(said) and self.services.flows[intent].action != "knowledge":
+            if self._knowledge_first(said, intent):
                 # "how do I order checks?" asks how it works: answer it; the caller can then
                 # ask for the task itself ("I'd like to order some").
                 reply = self._answer(text, "faq", confidence, quiet=True)
@@ -356,6 +369,20 @@ class DialogueManager:
         reply = self._answer(text, intent, confidence)
         assert reply is not None
         return reply
+
+    def _knowledge_first(self, said: str, intent: str) -> bool:
+        """Whether a task intent should first be tried as a question for the knowledge base:
+        "how do I order checks?", "what's your SWIFT code", "what about Oak Avenue?", branch
+        questions. "What's my balance" is a task: it needs the caller's own account."""
+        if intent == "branch_hours":
+            return True
+        if intent == "check_balance":  # "what's the balance on my savings" is the task
+            return bool(re.match(r"^how (?:do|can) i\b", said))
+        if _FOLLOW_UP.match(said) and self.context.topic_document is not None:
+            return True
+        if _HOW_TO.match(said):
+            return True
+        return bool(_KB_QUESTION.match(said)) and intent != "check_balance"
 
     # --- flows ----------------------------------------------------------------------------------
 
@@ -380,7 +407,7 @@ class DialogueManager:
     def _in_flow(self, text: str, said: str) -> Reply:
         flow = self.flow
         assert flow is not None
-        if is_cancel(said) and flow.stage != "confirm" or said in ("cancel", "cancel it"):
+        if is_cancel(said):
             step = flow.cancel()
             self.flow = None
             self._asked_anything_else = True
@@ -555,6 +582,11 @@ class DialogueManager:
         assert pending is not None
         self._clarifying = None
         labels = [o.label for o in pending.options]
+        if is_repeat_request(said):
+            self._clarifying = pending
+            return Reply(f"Do you mean {say_list(labels)}?", action="clarify", intent="repeat")
+        if len(said.split()) > 5 and _QUESTION.match(said):
+            return None  # a new question, not a choice
         chosen = match_choice(said, labels, pending=True)
         if chosen is None and self.services.retriever is not None:
             entity = self.services.retriever.find_entity(text)

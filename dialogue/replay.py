@@ -29,6 +29,7 @@ Each scenario runs against a fresh demo bank whose clock is the scenario's ``tod
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -126,6 +127,11 @@ def load_scenarios(path: str | Path = SCENARIOS_DIR) -> list[dict[str, Any]]:
                 kinds = {"caller", "keypad", "silence", "agent"} & set(turn or {})
                 if len(kinds) != 1:
                     raise ReplayError(f"{where} turn {n}: one of caller, keypad, silence, agent")
+                said = turn.get("caller", "")
+                if not isinstance(said, str) and said is not None:
+                    raise ReplayError(
+                        f"{where} turn {n}: caller text must be quoted (YAML read {said!r})"
+                    )
                 unknown = set((turn or {}).get("expect") or {}) - _EXPECT_KEYS
                 if unknown:
                     raise ReplayError(f"{where} turn {n}: unknown expectation(s) {sorted(unknown)}")
@@ -133,7 +139,11 @@ def load_scenarios(path: str | Path = SCENARIOS_DIR) -> list[dict[str, Any]]:
     return scenarios
 
 
-def run_scenario(services: DialogueServices, scenario: dict[str, Any]) -> ScenarioResult:
+def run_scenario(
+    services: DialogueServices, scenario: dict[str, Any], timings: list[float] | None = None
+) -> ScenarioResult:
+    """Run one scenario on a fresh demo bank; ``timings`` collects each caller turn's
+    dialogue-step time in milliseconds."""
     today = scenario.get("today") or DEFAULT_TODAY
     if isinstance(today, str):
         today = date.fromisoformat(today)
@@ -150,7 +160,11 @@ def run_scenario(services: DialogueServices, scenario: dict[str, Any]) -> Scenar
             reply: Reply | None
             if "caller" in turn:
                 result.transcript.append(f"caller: {turn['caller']}")
+                prompts = 0  # speaking restarts the silence count, as on a call
+                started = time.perf_counter()
                 reply = manager.on_text(str(turn["caller"] or ""))
+                if timings is not None:
+                    timings.append((time.perf_counter() - started) * 1000)
             elif "keypad" in turn:
                 result.transcript.append(f"keypad: {turn['keypad']}")
                 reply = None

@@ -90,7 +90,7 @@ class KnowledgeRetriever:
         collection: str,
         *,
         min_score: float = 0.35,
-        ambiguity_margin: float = 0.03,
+        ambiguity_margin: float = 0.04,
         top_k: int = 6,
     ) -> None:
         self.store = store

@@ -211,7 +211,7 @@ _CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP"}
 _CENTS = {"cent", "cents", "pence"}
 _PAY_VERBS = {
     "pay", "paying", "paid", "transfer", "transferring", "transferred", "send", "sending",
-    "sent", "withdraw", "withdrawing", "deposit", "depositing",
+    "sent", "withdraw", "withdrawing", "deposit", "depositing", "move", "moving", "put",
 }  # fmt: skip
 _PAY_OBJECTS = {"me", "them", "him", "her", "you", "it", "off", "back", "over", "only", "just"}
 _AMOUNT_FOLLOWERS = {None, "to", "into", "from", "towards", "today", "now", "please", "instead"}

@@ -98,17 +98,26 @@ _POSITIVE = _any(
 # A fraud report or a dispute needs a person; a question about how they work does not.
 _FRAUD = _any(
     r"fraud\w*", r"scam\w*", r"identity theft", r"hack\w*",
-    r"unauthori[sz]ed", r"someone (?:used|took|has|got|is using)", r"phish\w*",
+    r"unauthori[sz]ed",
+    r"(?:someone|somebody)(?:'s| has| is)? ?(?:been )?"
+    r"(?:used|using|took|taken|got|withdrew|spent|accessed|stole)",
+    r"phish\w*", r"stolen and (?:used|being used)",
     r"(?:don't|do not|didn't|did not) (?:recogni[sz]e|make|authori[sz]e)",
     r"never (?:made|authori[sz]ed)", r"not mine", r"isn't mine", r"wasn't me",
 )  # fmt: skip
 _DISPUTE = _any(
     r"dispute\w*", r"charge ?back", r"charged (?:me )?twice", r"double charged",
     r"overcharged", r"wrong (?:amount|charge)", r"refund", r"(?:didn't|did not|never) "
-    r"(?:get|receive|arrive)",
+    r"(?:get|got|receive|received|arrive|arrived|came|come)",
 )  # fmt: skip
 _QUESTION_START = re.compile(
-    r"^(?:how|what|when|where|which|who|why|is|are|can|could|do|does|will|would|should)\b"
+    r"^(?:(?:thanks|thank you|ok|okay|and|so)\s+(?:\w+\s+)?(?:and\s+)?)?"
+    r"(?:how|what|when|where|which|who|why|is|are|can|could|do|does|will|would|should)\b"
+)
+# "what should I do if I see a charge I don't recognise" asks; it does not report.
+_HYPOTHETICAL = re.compile(
+    r"\b(?:what (?:should|do|can) i do if|what happens (?:if|when)|how long (?:do|does|have|will)"
+    r"|how do i|how can i|if i|in case)\b"
 )
 _INCIDENT = _any(
     r"i (?:think|believe|see|saw|found|noticed|have|got|need|want)",
@@ -178,7 +187,7 @@ def needs_person(said: str) -> str | None:
     if not (fraud or dispute):
         return None
     question = bool(_QUESTION_START.match(said))
-    if question and not _INCIDENT.search(said):
+    if question and (_HYPOTHETICAL.search(said) or not _INCIDENT.search(said)):
         return None
     return "fraud" if fraud else "dispute"
 

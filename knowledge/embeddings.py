@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -61,6 +63,9 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
 
+
+_QUERY_CACHE = 256
+"""Single texts (queries, caller turns) whose embeddings are kept."""
 
 # --- locating the model ------------------------------------------------------------------
 
@@ -139,6 +144,8 @@ class OnnxEmbedder:
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {node.name for node in self._session.get_inputs()}
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
         width = self._session.get_outputs()[0].shape[-1]
         self.dimension = width if isinstance(width, int) else int(self.embed(["probe"]).shape[1])
 
@@ -152,6 +159,10 @@ class OnnxEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) == 1:
+            # One caller turn is embedded by the intent model and again by the search:
+            # remember the last few single texts (the copy keeps the cache immutable).
+            return self._embed_one(texts[0]).copy()[None, :]
         # Batch texts of similar length together so that little time goes on padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), 0), dtype=np.float32)
@@ -162,6 +173,19 @@ class OnnxEmbedder:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[batch] = vectors
         return out
+
+    def _embed_one(self, text: str) -> np.ndarray:
+        with self._cache_lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                return cached
+        vector = self._embed_batch([text])[0]
+        with self._cache_lock:
+            self._cache[text] = vector
+            if len(self._cache) > _QUERY_CACHE:
+                self._cache.popitem(last=False)
+        return vector
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)

@@ -273,7 +273,8 @@ class KnowledgeStore:
             return cached
         if not self._exists(collection):
             raise _missing(collection)
-        found = sorted({p["entity"] for p in self._scroll(collection, ["entity"]) if p.get("entity")})
+        payloads = self._scroll(collection, ["entity"])
+        found = sorted({p["entity"] for p in payloads if p.get("entity")})
         with self._lock:
             self._entities[collection] = found
         return found

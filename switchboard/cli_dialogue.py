@@ -24,8 +24,10 @@ def _services(collection: str | None):
     try:
         names = {c["name"] for c in store.list_collections()}
     except KnowledgeStoreError as e:
+        store.close()
         raise SystemExit(f"switchboard: knowledge store unavailable: {e}") from e
     if name not in names:
+        store.close()
         raise SystemExit(
             f"switchboard: knowledge base {name!r} not found; run `switchboard prepare` "
             f"(demo) or `switchboard kb ingest PATH --collection {name}`"
@@ -33,11 +35,19 @@ def _services(collection: str | None):
     try:
         return dialogue_services(settings, store=store, collection=name)
     except (ValueError, OSError) as e:
+        store.close()
         raise SystemExit(f"switchboard: {e}") from e
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     services = _services(args.collection)
+    try:
+        return _chat(services)
+    finally:
+        services.close()
+
+
+def _chat(services) -> int:
     manager = services.conversation(call_id="chat")
     print(f"assistant: {manager.greeting().text}")
     print("(type what the caller says; #1234 presses keys, an empty line is silence, Ctrl-D ends)")
@@ -78,15 +88,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError, ReplayError) as e:
         print(f"switchboard replay: {e}", file=sys.stderr)
         return 1
-    manager = _services(args.collection).conversation(call_id=f"replay:{args.file}")
-    manager.greeting()
-    for row in replay(manager, turns):
-        print(json.dumps(row, ensure_ascii=False), flush=True)
+    services = _services(args.collection)
+    try:
+        manager = services.conversation(call_id=f"replay:{args.file}")
+        manager.greeting()
+        for row in replay(manager, turns):
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+    finally:
+        services.close()
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from dialogue.replay import SCENARIOS_DIR, ReplayError, load_scenarios, run_scenario
+    from dialogue.replay import SCENARIOS_DIR, ReplayError, load_scenarios
 
     try:
         scenarios = load_scenarios(args.path or SCENARIOS_DIR)
@@ -94,6 +108,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"switchboard eval: {e}", file=sys.stderr)
         return 1
     services = _services(args.collection)
+    try:
+        passed = _evaluate(services, scenarios, verbose=args.verbose)
+    finally:
+        services.close()
+    total = len(scenarios)
+    print(f"\n{passed}/{total} scenarios passed ({100 * passed / total:.1f}%)")
+    return 0 if passed == total else 1
+
+
+def _evaluate(services, scenarios, *, verbose: bool) -> int:
+    from dialogue.replay import run_scenario
+
     passed = 0
     for scenario in scenarios:
         result = run_scenario(services, scenario)
@@ -104,12 +130,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"FAIL  {result.name}  ({result.source})")
         for failure in result.failures:
             print(f"        {failure}")
-        if args.verbose:
+        if verbose:
             for line in result.transcript:
                 print(f"          | {line}")
-    total = len(scenarios)
-    print(f"\n{passed}/{total} scenarios passed ({100 * passed / total:.1f}%)")
-    return 0 if passed == total else 1
+    return passed
 
 
 def add_commands(sub) -> None:

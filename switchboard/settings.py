@@ -129,7 +129,7 @@ class DialogueSettings(BaseModel):
     )
     min_score: float = Field(0.35, description="Dense score below which nothing is relevant.")
     ambiguity_margin: float = Field(
-        0.03, description="Candidates on different topics this close to the best -> clarify."
+        0.04, description="Candidates on different topics this close to the best -> clarify."
     )
     flow_confidence: float = Field(0.6, ge=0, le=1)
     max_failures: int = Field(2, ge=1)

@@ -22,7 +22,7 @@ from voice.audio import save_wav
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PHRASES = {
-    "hours": "What time do you open on Saturday?",
+    "hours": "What time does the Elm Street branch open on Saturday?",
     "card": "I lost my debit card. What should I do?",
     "bye": "No, that's all. Goodbye.",
 }
@@ -54,7 +54,7 @@ def test_greeting_question_answered_and_goodbye(live_server, phrases, resources,
     assert "Thanks for calling" in report.greeting_text
     assert report.greeting_ms is not None and report.greeting_ms < 2000
     hours, bye = report.turns
-    assert "Saturday from 9 am to 1 pm" in hours.bot_text
+    assert "Saturday, 9 am to 1 pm" in hours.bot_text
     assert hours.latency_ms is not None and hours.latency_ms > 0
     assert "Goodbye" in bye.bot_text
     assert report.hung_up_by_bot, "a goodbye ends the call from the bot's side"
@@ -72,7 +72,7 @@ def test_greeting_question_answered_and_goodbye(live_server, phrases, resources,
     caller_turn = record.turns[1]
     assert "saturday" in caller_turn.text.lower()
     answer = record.turns[2]
-    assert answer.meta["sources"] == ["opening-hours"]
+    assert answer.meta["sources"] == ["branches/elm-street"]
     assert {"end_of_turn_ms", "stt_ms", "dialogue_ms", "tts_first_audio_ms", "total_ms"} <= set(
         answer.latency
     )
@@ -85,8 +85,8 @@ def test_barge_in_stops_the_bot_and_clears_twilio(live_server, phrases):
     with live_server() as url:
         _, report = call(url, [str(phrases["card"]), f"barge:1.0:{phrases['hours']}"])
     card, hours = report.turns
-    assert card.bot_text.startswith("If your card is lost")
-    assert "call us any time" not in card.bot_text, "the rest of the reply was cut"
+    assert card.bot_text.startswith("Before I can help with that")  # verification first
+    assert "full name" not in card.bot_text, "the rest of the reply was cut"
     assert hours.cleared
     assert hours.barge_in_ms is not None and hours.barge_in_ms < 450
     assert "Saturday" in hours.bot_text
@@ -94,10 +94,10 @@ def test_barge_in_stops_the_bot_and_clears_twilio(live_server, phrases):
 
 def test_keypad_digits_reach_the_dialogue(live_server):
     with live_server() as url:
-        _, report = call(url, ["dtmf:2", "dtmf:0"])
-    lost_card, agent = report.turns
-    assert lost_card.bot_text.startswith("If your card is lost")
-    assert "agent" in agent.bot_text
+        _, report = call(url, ["dtmf:5", "dtmf:0"])
+    no_menu, agent = report.turns
+    assert "Press 0 to speak to a person" in no_menu.bot_text
+    assert "connect you with one of my colleagues" in agent.bot_text
 
 
 def test_silence_gets_a_prompt_then_a_polite_hang_up(live_server):
@@ -196,16 +196,16 @@ def test_malformed_messages_are_ignored_and_the_call_goes_on(live_server, phrase
         assert any(m.startswith("bot:1:") for m in events["mark"])
         assert events["closed"] is None
         # The server is fine and takes the next call normally.
-        _, report = call(url, ["dtmf:1"])
-    assert "Saturday" in report.turns[0].bot_text
+        _, report = call(url, ["dtmf:0"])
+    assert "colleagues" in report.turns[0].bot_text
 
 
 def test_endless_garbage_closes_only_that_call(live_server):
     with live_server() as url:
         events = asyncio.run(_raw_call(url, [start_message()] + ["{bad"] * 60, listen=5.0))
         assert events["closed"] is not None and events["closed"][0] == 1008
-        _, report = call(url, ["dtmf:1"])
-    assert "Saturday" in report.turns[0].bot_text
+        _, report = call(url, ["dtmf:0"])
+    assert "colleagues" in report.turns[0].bot_text
 
 
 def test_stream_that_stops_before_starting_is_closed_with_a_reason(live_server):
