@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,8 +14,10 @@ from dialogue.intents import (
     DEMO_INTENT_MODEL,
     UNKNOWN_INTENT,
     IntentModel,
+    IntentModelError,
     TrainOptions,
     get_intent_model,
+    ngrams,
     stratified_split,
 )
 
@@ -85,19 +88,55 @@ def test_save_load_round_trip(tiny_model: IntentModel, tmp_path):
     assert loaded.embedding_model == "fake-words"
 
 
-def test_hashed_features_and_hidden_layer_train(tmp_path):
-    for options in (
-        TrainOptions(epochs=150, learning_rate=0.05, hashed_features=256),
-        TrainOptions(epochs=150, learning_rate=0.01, hidden=16),
-    ):
-        model = IntentModel.train(TEXTS, LABELS, options=options, embedder=WordEmbedder())
-        assert [p.best for p in model.classify(["check balance", "lost my card"])] == [
-            "balance",
-            "card",
-        ]
-        folder = model.save(tmp_path / str(options.hidden))
-        loaded = IntentModel.load(folder, embedder=model.embedder)
-        np.testing.assert_allclose(loaded.probabilities(TEXTS), model.probabilities(TEXTS))
+def test_ngrams_are_words_bigrams_and_padded_character_grams():
+    grams = ngrams("Top-up, PIN")
+    assert grams[:3] == ["w top", "w up", "w pin"]
+    assert "b top up" in grams and "b up pin" in grams
+    assert {" to", "top", "op ", " top", "top ", " top "} <= set(grams)
+    assert ngrams("?!") == []
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        TrainOptions(epochs=150, learning_rate=0.05, ngram_epochs=60, ngram_min_df=1),
+        TrainOptions(ngram_weight=1.0, ngram_epochs=60, ngram_learning_rate=0.05, ngram_min_df=1),
+        TrainOptions(epochs=150, learning_rate=0.01, hidden=16, ngram_weight=0.0),
+    ],
+    ids=["ensemble", "ngrams-only", "hidden-layer"],
+)
+def test_variants_train_and_round_trip(options: TrainOptions, tmp_path):
+    model = IntentModel.train(TEXTS, LABELS, options=options, embedder=WordEmbedder())
+    assert [p.best for p in model.classify(["check balance", "lost my card"])] == [
+        "balance",
+        "card",
+    ]
+    assert ("ngram_w" in model.params) == (options.ngram_weight > 0)
+    loaded = IntentModel.load(model.save(tmp_path / "m"), embedder=model.embedder)
+    texts = [*TEXTS, "words it has never seen", ""]
+    np.testing.assert_allclose(loaded.probabilities(texts), model.probabilities(texts))
+
+
+def test_loads_a_format_1_model(tmp_path):
+    """A model saved before the n-gram classifier existed keeps working as it did."""
+    old = IntentModel.train(
+        TEXTS, LABELS, options=replace(FAST, ngram_weight=0.0), embedder=WordEmbedder()
+    )
+    folder = old.save(tmp_path / "old")
+    config = json.loads((folder / "intent_model.json").read_text())
+    options = {k: v for k, v in config["options"].items() if not k.startswith("ngram")}
+    options |= {"hashed_features": 0, "hashed_weight": 1.0}
+    (folder / "intent_model.json").write_text(
+        json.dumps({**config, "format": 1, "options": options})
+    )
+    loaded = IntentModel.load(folder, embedder=WordEmbedder())
+    assert loaded.options.ngram_weight == 0.0
+    np.testing.assert_allclose(loaded.probabilities(TEXTS), old.probabilities(TEXTS))
+
+    config["format"] = 99
+    (folder / "intent_model.json").write_text(json.dumps(config))
+    with pytest.raises(IntentModelError, match="train it again"):
+        IntentModel.load(folder)
 
 
 # --- the real embedder and the shipped demo model ---------------------------------------------
