@@ -110,8 +110,9 @@ def preview(bank: BankBackend, customer: str | None, values: Values, today: date
     if customer and values.get("card_type"):
         cards = [c for c in bank.cards(customer) if c.type == values["card_type"]]
         active = [c for c in cards if c.status == "active"] or cards
-        if active:
-            out["card_last4"] = " ".join(active[0].last4)
+        if not active:
+            raise UnknownAccount(f"You don't have a {values['card_type']} card with us.")
+        out["card_last4"] = " ".join(active[0].last4)
     return out
 
 

@@ -10,12 +10,18 @@ anything, which is what a bank's contact centre wants by default; the only rewri
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 from dialogue.spoken import to_spoken
+from knowledge.embeddings import Embedder
 from knowledge.types import Passage
+
+_SENTENCE_CACHE = 20_000
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,13 @@ class ExtractiveAnswerer(AnswerGenerator):
         second_passage_margin: the second passage is used only when its score is within
             this of the best one's (default 0.05; scores are cosine similarities).
 
+        embedder: a sentence embedder (the knowledge base's); with it a sentence's score
+            also counts its meaning (cosine with the question, times ``semantic_weight``),
+            so "do I need to let you know before I travel?" finds "You don't need to tell
+            us" without a shared word. Sentence vectors are cached (the KB changes rarely).
+        min_passage_score: with an embedder, a passage at least this relevant may answer
+            even when no word of the question appears in it.
+
     A sentence's words include its section heading's, so "Monday to Friday, 9 am to 5 pm"
     under "Opening hours" answers "when do you open?".
     """
@@ -165,6 +178,9 @@ class ExtractiveAnswerer(AnswerGenerator):
         use_second_passage: bool = True,
         context_weight: float = 0.5,
         second_passage_margin: float = 0.05,
+        embedder: Embedder | None = None,
+        semantic_weight: float = 2.0,
+        min_passage_score: float = 0.45,
     ) -> None:
         if max_sentences < 1:
             raise ValueError("max_sentences must be at least 1")
@@ -173,6 +189,11 @@ class ExtractiveAnswerer(AnswerGenerator):
         self.use_second_passage = use_second_passage
         self.context_weight = context_weight
         self.second_passage_margin = second_passage_margin
+        self.embedder = embedder
+        self.semantic_weight = semantic_weight
+        self.min_passage_score = min_passage_score
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
 
     def answer(
         self, question: str, passages: list[Passage], *, context: list[str] | None = None
@@ -199,6 +220,8 @@ class ExtractiveAnswerer(AnswerGenerator):
             for position, sentence in enumerate(split_sentences(passage.text))
             if not sentence.startswith("#")  # a heading names a topic; it answers nothing
         ]
+        if self.embedder is not None and candidates:
+            candidates = self._add_meaning(question, candidates, used)
         scoring = [c for c in candidates if c.score > 0]
         if not scoring:
             return None
@@ -216,6 +239,33 @@ class ExtractiveAnswerer(AnswerGenerator):
         sources = tuple(dict.fromkeys(used[c.rank].document_id for c in chosen))
         text = to_spoken("\n".join(c.sentence for c in chosen))
         return Answer(text=text, sources=sources, grounded=True)
+
+    def _add_meaning(
+        self, question: str, candidates: list[_Candidate], used: list[Passage]
+    ) -> list[_Candidate]:
+        """Each sentence's score plus its cosine with the question (weighted); sentences of
+        a passage that shares no word with the question count only if the passage is
+        relevant enough on its own."""
+        assert self.embedder is not None
+        texts = [f"{_heading(used[c.rank])}: {c.sentence}" for c in candidates]
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            vectors = self.embedder.embed(missing)
+            with self._lock:
+                self._vectors.update(zip(missing, vectors, strict=True))
+                while len(self._vectors) > _SENTENCE_CACHE:
+                    self._vectors.pop(next(iter(self._vectors)))
+        query = self.embedder.embed([question])[0]
+        with self._lock:
+            similarity = [float(self._vectors[t] @ query) for t in texts]
+        lexical = any(c.score > 0 for c in candidates)
+        if not lexical and used[0].score < self.min_passage_score:
+            return candidates
+        return [
+            replace(c, score=c.score + self.semantic_weight * max(0.0, s))
+            for c, s in zip(candidates, similarity, strict=True)
+        ]
 
     def _weights(self, question: str, context: list[str]) -> dict[str, float]:
         weights = {word: self.context_weight for turn in context for word in _words(turn)}

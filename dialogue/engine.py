@@ -164,7 +164,7 @@ class FlowRun:
             return self._collect(text)
         return Step("", "done")
 
-    def accepts(self, text: str) -> bool:
+    def accepts(self, text: str, kinds: frozenset[str] | None = None) -> bool:
         """Whether ``text`` looks like an answer to the flow's current question (a name, four
         digits, a slot value, a yes or no), without changing anything."""
         if self.stage == "verify_name":
@@ -174,7 +174,8 @@ class FlowRun:
         if self.stage == "confirm" and yes_or_no(normalise(text)) is not None:
             return True
         if (
-            self.stage == "collect"
+            kinds is None
+            and self.stage == "collect"
             and self.pending is None
             and _named_slot(normalise(text), self.spec)
         ):
@@ -182,6 +183,8 @@ class FlowRun:
         customer = self.identity.customer.id if self.identity.customer else None
         for slot in self.spec.slots:
             if slot.kind == "text" and slot.name != self.pending:
+                continue
+            if kinds is not None and slot.kind not in kinds:
                 continue
             options = self._choices(slot.choices, customer) if isinstance(slot.choices, str) else ()
             value = extract_slot(
@@ -374,9 +377,24 @@ class FlowRun:
                 entity=fill(self.spec.entity, values) if self.spec.entity else None,
             )
         if self.spec.confirm:
+            try:  # a card the caller doesn't have is said now, not after their "yes"
+                preview(self.bank, self.identity.customer.id if self.identity.customer else None,
+                        self.values, self.today)  # fmt: skip
+            except BankError as e:
+                return self._refused(e)
             self.stage = "confirm"
             return Step(self._confirm_text(), "confirm")
         return self._act()
+
+    def _refused(self, error: BankError) -> Step:
+        reask = slot_to_reask(error, [s.name for s in self.spec.slots])
+        if reask is None or error.retryable:
+            self.stage = "finished"
+            return Step(str(error), "failed", reason="backend_error")
+        self.values.pop(reask, None)
+        self.stage, self.pending = "collect", reask
+        self._key = secrets.token_hex(8)
+        return Step(f"{error} {self._prompt(self.spec.slot(reask), retry=False)}", "ask")
 
     def _prompt(self, slot: SlotSpec, *, retry: bool) -> str:
         template = slot.retry if retry and slot.retry else slot.ask
@@ -421,14 +439,7 @@ class FlowRun:
             self.stage = "verify_name"
             return Step(f"{e} {self._ask_name()}", "ask")
         except BankError as e:
-            reask = slot_to_reask(e, [s.name for s in self.spec.slots])
-            if reask is None or e.retryable:
-                self.stage = "finished"
-                return Step(str(e), "failed", reason="backend_error")
-            self.values.pop(reask, None)
-            self.stage, self.pending = "collect", reask
-            self._key = secrets.token_hex(8)
-            return Step(f"{e} {self._prompt(self.spec.slot(reask), retry=False)}", "ask")
+            return self._refused(e)
         self.result = result
         self.stage = "finished"
         return Step(fill(self.spec.done or "Done.", self._template_values()), "done", result=result)

@@ -254,7 +254,7 @@ def extract_slot(
         if pending:
             number = words_to_number(said)
             if number is not None and number > 0:
-                return Decimal(str(number)).quantize(Decimal("0.01"))
+                return _with_cents(said, Decimal(str(number))).quantize(Decimal("0.01"))
         return None
     if slot.kind == "account":
         if slot.allow_all and pending and _ALL.search(said):
@@ -263,7 +263,7 @@ def extract_slot(
             found = (_FROM if slot.role == "from" else _TO).search(said)
             if found:
                 return _account(found.group(1))
-            if other_roles and not pending:
+            if not pending:  # "pay my credit card bill" names the payee, not the account
                 return None
         return extract_account_type(text)
     if slot.kind == "card":
@@ -287,6 +287,20 @@ def extract_slot(
     if slot.kind == "text":
         return text.strip() if pending else None
     raise AssertionError(slot.kind)
+
+
+def _with_cents(said: str, dollars: Decimal) -> Decimal:
+    """ "sixty four ninety nine" is 64.99: the words after the dollars are the cents."""
+    words = said.split()
+    for k in range(1, len(words)):
+        head = words_to_number(" ".join(words[:k]))
+        tail = words_to_number(" ".join(words[k:]))
+        if head is None or Decimal(str(head)) != dollars:
+            continue
+        if tail is not None and 1 <= tail <= 99 and tail == int(tail):
+            return dollars + Decimal(int(tail)) / 100
+        return dollars
+    return dollars
 
 
 def _has_clock(said: str) -> bool:

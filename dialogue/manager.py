@@ -72,6 +72,31 @@ _HOW_TO = re.compile(
     r"|(?:i have|i've got|quick) (?:a )?question|i(?:'d| would)? (?:like|want|wanted) to know"
     r"|(?:can you |could you )?explain)\b"
 )
+# A question somewhere in the turn ("I got locked out, how long until I can try again").
+_ASKS_ABOUT = re.compile(
+    r"\b(?:how (?:do|does|can|long|much|many|often|soon)|what (?:do|does|should|is|are|happens)"
+    r"|what's|whats|when's|where's|how's|when (?:do|does|is|will|can)|where (?:do|does|is|can)"
+    r"|which|why"
+    r"|is (?:it|there|that)|are (?:there|you)|do (?:i|you|they)|does (?:it|that|the)"
+    r"|can i|could i|should i|will (?:it|i|they)|am i)\b"
+)
+_PAYS_SOMEONE = re.compile(r"\bpay(?:ing)? (?!(?:my|the|your) (?:own|other) )(?!(?:into|to) )\w")
+_THERE = re.compile(r"\b(?:there|that branch|that one|the same branch)\b")
+# The caller's own money: what the balance task answers.
+_OWN_MONEY = re.compile(
+    r"\b(?:balance|how much (?:money )?(?:do i|have i|i have|is (?:in|on|left))|in my|on my"
+    r"|my (?:checking|savings|account|credit card)|do i owe|i owe)\b"
+)
+# Slot values that show a task is meant ("fifty dollars", "next Monday", "City Power");
+# account and card types come up in questions too ("when's my credit card payment due").
+_TASK_EVIDENCE = frozenset({"amount", "date", "time", "number"})
+# Asking for the task to be done, not about it.
+_ASKS_TO_DO = re.compile(
+    r"\b(?:i want to|i'd like to|i would like to|i need to|please|help me|can you|could you"
+    r"|would you|i want you to|let's|go ahead"
+    r"|(?:can|could|may) i (?:please )?(?:make|book|schedule|set up|transfer|move|send|order|reset"
+    r"|replace|get a new|block|cancel|check my|pay (?:my|the|a|an|off|\d)))\b"
+)
 _FOLLOW_UP = re.compile(r"^(?:and|so|also|what about|how about|and what about)\b")
 # Asking about something ("what's your SWIFT code") rather than asking for it to be done
 # ("can you send a hundred dollars to savings").
@@ -131,6 +156,13 @@ class DialogueServices:
     config: DialogueConfig = field(default_factory=DialogueConfig)
     today: Callable[[], date] = date.today
     write_prose: Callable[[str, str], str] | None = None
+
+    def __post_init__(self) -> None:
+        # The quoting answerer reads meaning with the knowledge base's own embedder.
+        if self.retriever is not None:
+            for answerer in (self.answerer, self.fallback_answerer):
+                if isinstance(answerer, ExtractiveAnswerer) and answerer.embedder is None:
+                    answerer.embedder = self.retriever.store.embedder
 
     def warm_up(self) -> None:
         """Load what the first caller would otherwise wait for: the intent model's session,
@@ -354,11 +386,17 @@ class DialogueManager:
 
         prediction = self.services.intents.classify([text])[0]
         intent, confidence = prediction.intent, prediction.confidence
+        if (
+            intent == "transfer_money"
+            and _PAYS_SOMEONE.search(said)
+            and "pay_bill" in self.services.flows
+        ):
+            intent = "pay_bill"  # paying a company is bill pay; a transfer is between own accounts
         if intent in self.services.flows and confidence >= self.config.flow_confidence:
-            if self._knowledge_first(said, intent):
+            if self._knowledge_first(text, said, intent):
                 # "how do I order checks?" asks how it works: answer it; the caller can then
                 # ask for the task itself ("I'd like to order some").
-                reply = self._answer(text, "faq", confidence, quiet=True)
+                reply = self._answer(text, intent, confidence, quiet=True)
                 if reply is not None:
                     return reply
             return self._start_flow(intent, text, confidence)
@@ -370,19 +408,37 @@ class DialogueManager:
         assert reply is not None
         return reply
 
-    def _knowledge_first(self, said: str, intent: str) -> bool:
+    def _knowledge_first(self, text: str, said: str, intent: str) -> bool:
         """Whether a task intent should first be tried as a question for the knowledge base:
-        "how do I order checks?", "what's your SWIFT code", "what about Oak Avenue?", branch
-        questions. "What's my balance" is a task: it needs the caller's own account."""
+        "how do I order checks?", "can I pay by tapping my card", "what's your SWIFT code",
+        "what about Oak Avenue?", branch questions. A request to do it ("I'd like to send a
+        hundred dollars to savings", "can you reset my password") is the task, and so is
+        "what's my balance": it needs the caller's own account."""
         if intent == "branch_hours":
             return True
         if intent == "check_balance":  # "what's the balance on my savings" is the task
-            return bool(re.match(r"^how (?:do|can) i\b", said))
-        if _FOLLOW_UP.match(said) and self.context.topic_document is not None:
-            return True
+            return bool(re.match(r"^how (?:do|can) i\b", said)) or not _OWN_MONEY.search(said)
+        if intent == "reset_password" and re.search(r"\bpin\b", said) and "password" not in said:
+            return True  # a card PIN is not the online-banking password the flow resets
         if _HOW_TO.match(said):
             return True
-        return bool(_KB_QUESTION.match(said)) and intent != "check_balance"
+        if _ASKS_TO_DO.search(said) or self._gives_slot_values(intent, text):
+            return False
+        if _FOLLOW_UP.match(said) and self.context.topic_document is not None:
+            return True
+        return bool(_KB_QUESTION.match(said) or _ASKS_ABOUT.search(said))
+
+    def _gives_slot_values(self, intent: str, text: str) -> bool:
+        """ "pay City Power fifty dollars" names what the task needs: it is the task."""
+        probe = FlowRun(
+            self.services.flows[intent],
+            bank=self.services.bank,
+            identity=Identity(),
+            today=self.services.today(),
+            choices=self._choices,
+        )
+        probe.pending = None
+        return probe.accepts(text, kinds=_TASK_EVIDENCE)
 
     # --- flows ----------------------------------------------------------------------------------
 
@@ -397,10 +453,12 @@ class DialogueManager:
         )
         self._last_intent = name
         self._remember_quote(text)
-        if spec.action == "knowledge":
-            branch = self.services.retriever.find_entity(text) if self.services.retriever else None
-            if branch is None and self.context.entity and _branch_of(self.context.entity):
-                self.flow.values["branch"] = _branch_of(self.context.entity)
+        named = self.services.retriever.find_entity(text) if self.services.retriever else None
+        carried = _branch_of(self.context.entity) if self.context.entity else None
+        if any(s.name == "branch" for s in spec.slots) and named is None and carried:
+            # "book an appointment there" after a question about the Harbor Road branch
+            if spec.action == "knowledge" or _THERE.search(normalise(text)):
+                self.flow.values["branch"] = carried
         step = self.flow.start(text)
         return self._flow_reply(step, "flow", intent=name, confidence=confidence, text=text)
 
@@ -569,12 +627,14 @@ class DialogueManager:
         self._last_intent = "faq"
         self._note_topic(text, found, answer.sources)
         self._asked_anything_else = True
+        branch = _branch_of(found.entity) if found.entity else None
         return Reply(
             f"{answer.text} {ANYTHING_ELSE}",
             action="answer",
             intent="faq" if intent in (UNKNOWN_INTENT, "out_of_scope") else intent,
             confidence=confidence,
             sources=answer.sources,
+            meta={"slots": {"branch": branch}} if intent == "branch_hours" and branch else {},
         )
 
     def _resolve_clarification(self, text: str, said: str) -> Reply | None:
