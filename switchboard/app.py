@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from loguru import logger
 
+from console.web import install_console
 from switchboard.engines import dialogue_services, piper_options, whisper_options
 from switchboard.kb_api import router as kb_router
 from switchboard.records import CallStore
@@ -68,9 +69,11 @@ def create_app(settings: Settings | None = None, resources: CallResources | None
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.resources = resources or load_resources(settings)
+        app.state.console.start(app.state.resources)
         try:
             yield
         finally:
+            app.state.console.stop()
             if resources is None:
                 app.state.resources.close()
             if getattr(app.state, "knowledge", None) is not None:
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, resources: CallResources | None
     app.state.settings = settings
     app.include_router(twilio_router)
     app.include_router(kb_router)
+    install_console(app, settings)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict:

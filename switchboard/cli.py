@@ -368,8 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     intents_classify.set_defaults(func=_cmd_intents_classify)
 
     from switchboard.cli_dialogue import add_commands
+    from switchboard.cli_users import add_commands as add_user_commands
 
     add_commands(sub)
+    add_user_commands(sub)
     return parser
 
 

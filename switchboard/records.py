@@ -120,6 +120,50 @@ turns = sa.Table(
     sa.ForeignKeyConstraint(["call_id"], ["calls.call_id"], ondelete="CASCADE"),
 )
 
+ROLES = frozenset({"agent", "supervisor", "admin"})
+HANDOFF_STATUSES = frozenset({"waiting", "taken", "completed", "abandoned", "callback"})
+
+# The console's tables (migration 0003); their store is console/store.py, over this engine.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", _UTCDateTime, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("session_epoch", sa.Integer, nullable=False, server_default="0"),
+)
+
+handoffs = sa.Table(
+    "handoffs",
+    metadata,
+    sa.Column("handoff_id", sa.Text, primary_key=True),
+    sa.Column("call_id", sa.Text),
+    sa.Column("created_at", _UTCDateTime, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("summary", _JSONObject, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("agent", sa.Text),
+    sa.Column("taken_at", _UTCDateTime),
+    sa.Column("closed_at", _UTCDateTime),
+    sa.Index("handoffs_status_created_at", "status", "created_at"),
+    sa.Index("handoffs_call_id", "call_id"),
+)
+
+wrapups = sa.Table(
+    "wrapups",
+    metadata,
+    sa.Column("handoff_id", sa.Text, primary_key=True),
+    sa.Column("call_id", sa.Text),
+    sa.Column("agent", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("disposition", sa.Text, nullable=False),
+    sa.Column("saved_at", _UTCDateTime, nullable=False),
+    sa.ForeignKeyConstraint(["handoff_id"], ["handoffs.handoff_id"], ondelete="CASCADE"),
+    sa.Index("wrapups_call_id", "call_id"),
+)
+
 # Insertion order, for calls that started at the same moment: SQLite's implicit rowid, and a
 # column of that name on PostgreSQL (see the first migration).
 _INSERTION_ORDER = sa.literal_column("calls.rowid")
@@ -428,6 +472,14 @@ class CallStore:
         with self._transaction(write=False) as conn:
             rows = conn.execute(query).all()
         return [_call_from_row(row) for row in rows]
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[sa.Connection]:
+        """A connection in a transaction on this store's database, committed when the block
+        ends without an error; for stores of other tables in the same database (the
+        console's). Writers queue the way this store's own writes do."""
+        with self._transaction(write=write) as conn:
+            yield conn
 
     def close(self) -> None:
         """Close every connection. Safe to call twice."""

@@ -21,7 +21,7 @@ from alembic.script import ScriptDirectory
 from switchboard import migrations
 from switchboard.records import CallStore, metadata, open_engine, upgrade
 
-HEAD = "0002_desk_fields"
+HEAD = "0003_console"
 DESK = {"outcome", "intent", "sentiment", "agent"}
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -271,7 +271,11 @@ def test_the_scripts_travel_inside_the_package():
     package = Path(migrations.__file__).parent.parent  # switchboard/
     assert Path(script.dir).is_relative_to(package)
     assert script.get_heads() == [HEAD]
-    assert [r.revision for r in script.walk_revisions()] == [HEAD, migrations.INITIAL]
+    assert [r.revision for r in script.walk_revisions()] == [
+        HEAD,
+        "0002_desk_fields",
+        migrations.INITIAL,
+    ]
     # setuptools' find_packages only takes folders with an __init__.py.
     assert (Path(script.versions) / "__init__.py").exists()
 
