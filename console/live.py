@@ -110,6 +110,10 @@ class HandoffHub:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until the handoffs received so far are written (and published)."""
+        self._writer.submit(lambda: None).result(timeout=timeout)
+
     def close(self) -> None:
         """Finish the writes in flight, then end every stream."""
         self._writer.shutdown(wait=True)

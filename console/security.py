@@ -18,6 +18,7 @@ security mechanics, with no FastAPI in them (``console.auth`` applies them to re
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import string
 import threading
@@ -124,7 +125,7 @@ class SignInLimiter:
             failures = self._recent(key)
             if len(failures) < self.attempts:
                 return None
-            return max(1, int(failures[0] + self.window_secs - self._clock()) + 1)
+            return max(1, math.ceil(failures[0] + self.window_secs - self._clock()))
 
     def failed(self, key: tuple[str, str]) -> None:
         with self._lock:
