@@ -9,6 +9,7 @@ anything, which is what a bank's contact centre wants by default; the only rewri
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Iterator
@@ -213,12 +214,17 @@ class ExtractiveAnswerer(AnswerGenerator):
         ):
             used.append(passages[1])
 
-        weights = self._weights(question, context or [])
-        candidates = [
-            _Candidate(sentence, rank, position, _overlap(sentence, weights, _heading(passage)))
+        sentences = [
+            (rank, position, sentence, _heading(passage))
             for rank, passage in enumerate(used)
             for position, sentence in enumerate(split_sentences(passage.text))
-            if not sentence.startswith("#")  # a heading names a topic; it answers nothing
+            # a heading names a topic and a cross-reference points elsewhere: neither answers
+            if not sentence.startswith("#") and not _CROSS_REFERENCE.search(sentence)
+        ]
+        weights = _rarity(self._weights(question, context or []), sentences)
+        candidates = [
+            _Candidate(sentence, rank, position, _overlap(sentence, weights, heading))
+            for rank, position, sentence, heading in sentences
         ]
         if self.embedder is not None and candidates:
             candidates = self._add_meaning(question, candidates, used)
@@ -227,8 +233,16 @@ class ExtractiveAnswerer(AnswerGenerator):
             return None
 
         chosen: list[_Candidate] = []
-        if _is_faq(best) and candidates[0].score > 0:
-            chosen.append(candidates[0])  # an FAQ answer's first sentence is its gist
+        asked = set(_PLAIN_WORD.findall(question.lower())) - _FUNCTION_WORDS
+        heading = set(_PLAIN_WORD.findall(_heading(best).lower())) - _FUNCTION_WORDS
+        if (
+            candidates[0].rank == 0
+            and candidates[0].score > 0
+            and (_is_faq(best) or asked & heading)
+        ):
+            # An FAQ answer's first sentence is its gist; so is a section's whose heading
+            # is what was asked about ("What you need" for "what do I need to bring").
+            chosen.append(candidates[0])
         for candidate in sorted(scoring, key=lambda c: (-c.score, c.rank, c.position)):
             if len(chosen) >= self.max_sentences:
                 break
@@ -278,6 +292,22 @@ def _heading(passage: Passage) -> str:
     return passage.heading_path[-1] if len(passage.heading_path) > 1 else ""
 
 
+def _rarity(
+    weights: dict[str, float], sentences: list[tuple[int, int, str, str]]
+) -> dict[str, float]:
+    """Scale each question word by how few of the candidate sentences hold it: in "how much is
+    a large safe deposit box", every sentence says "safe deposit box"; "large" picks one."""
+    if len(sentences) < 2:
+        return weights
+    holding = [_words(s) | _words(to_spoken(s)) | _words(h) for _, _, s, h in sentences]
+    n = len(holding)
+    scaled = {}
+    for word, weight in weights.items():
+        df = sum(word in words for words in holding)
+        scaled[word] = weight * (math.log((n + 1) / (df + 0.5)) / math.log(n + 1)) if df else weight
+    return scaled
+
+
 def _overlap(sentence: str, weights: dict[str, float], heading: str = "") -> float:
     """Weighted count of the question's words in the sentence (and its section heading),
     as it will be spoken ("Sat" matches "Saturday"); each word counts once."""
@@ -285,6 +315,16 @@ def _overlap(sentence: str, weights: dict[str, float], heading: str = "") -> flo
     return sum(weights.get(word, 0.0) for word in words)
 
 
+_CROSS_REFERENCE = re.compile(
+    r"\b(?:see|read|check) (?:the|our) (?:document|page|section|article|guide)s? (?:on|about)\b",
+    re.IGNORECASE,
+)
+_PLAIN_WORD = re.compile(r"[a-z]+")
+_FUNCTION_WORDS = frozenset(
+    "a an the and or of to in on at for with from by is are was be do does did i you we they it"
+    " my your our their me what how when where which who why can could will would should this"
+    " that these those there here".split()
+)
 # Function words the FAQ matcher's stop list keeps but that say nothing about a topic.
 _MORE_STOP = frozenset("as at by into off out up via onto per".split())
 

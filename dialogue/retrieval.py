@@ -97,6 +97,7 @@ class KnowledgeRetriever:
         ambiguity_margin: float = 0.04,
         top_k: int = 6,
         lexical_weight: float = 0.2,
+        heading_weight: float = 0.05,
     ) -> None:
         self.store = store
         self.collection = collection
@@ -105,26 +106,42 @@ class KnowledgeRetriever:
         self.top_k = top_k
         self.lexical_weight = lexical_weight
         self._entities: list[str] | None = None
+        self._aliases: dict[str, str] = {}
 
     @property
     def entities(self) -> list[str]:
         if self._entities is None:
             try:
-                self._entities = self.store.entities(self.collection)
+                tags = self.store.entity_tags(self.collection)
             except Exception as e:  # a missing collection answers nothing, it does not crash
                 logger.warning("cannot list entities of %s: %s", self.collection, e)
-                self._entities = []
+                tags = {}
+            self._entities = list(tags)
+            self._aliases = _aliases(tags)
         return self._entities
 
     def find_entity(self, text: str) -> str | None:
-        """The entity the caller names ("Elm Street", "the harbor road branch")."""
-        return match_choice(normalise(text), self.entities, pending=False) or _partial(
-            normalise(text), self.entities
-        )
+        """The entity the caller names: "Elm Street", "the harbor road branch", or a tag only
+        that entity has, with the entity's kind word ("the Westfield branch", "the branch by
+        the marina")."""
+        said = normalise(text)
+        named = match_choice(said, self.entities, pending=False) or _partial(said, self.entities)
+        if named is not None:
+            return named
+        padded = f" {said} "
+        for alias, entity in self._aliases.items():
+            kind = normalise(entity).split()[-1]  # "branch"
+            if f" {alias} " in padded and f" {kind}" in padded:
+                return entity
+        return None
 
     def retrieve(self, question: str, context: ConversationContext) -> Retrieval:
         said = normalise(question)
         entity = self.find_entity(question)
+        alias = self._alias_in(said, entity)
+        if alias:  # "the Westfield branch": search for the branch, not for the word Westfield
+            pattern = r"\b" + r"\W+".join(map(re.escape, alias.split())) + r"\b"
+            question = re.sub(pattern, "", question, flags=re.IGNORECASE) + f" ({entity})"
         follow_up = _is_follow_up(said)
         query = question
         if entity is None and follow_up and context.entity is not None:
@@ -142,6 +159,13 @@ class KnowledgeRetriever:
             passages = _prefer(passages, context.topic_document, self.ambiguity_margin * 2)
         options = () if follow_up else self._options(passages, entity, question)
         return Retrieval(query, passages, entity, options)
+
+    def _alias_in(self, said: str, entity: str | None) -> str | None:
+        if entity is None or normalise(entity) in said:
+            return None
+        return next(
+            (a for a, e in self._aliases.items() if e == entity and f" {a} " in f" {said} "), None
+        )
 
     def retrieve_option(self, question: str, option: Option) -> Retrieval:
         """Passages of the option the caller chose, for the question they first asked."""
@@ -223,6 +247,15 @@ def _section(label: str) -> str:
 
 def _is_follow_up(said: str) -> bool:
     return bool(_FOLLOW_UP_START.match(said) or _REFERS_BACK.search(said))
+
+
+def _aliases(tags: dict[str, list[str]]) -> dict[str, str]:
+    """Tags that belong to exactly one entity, normalised: "westfield" -> Oak Avenue branch."""
+    owners: dict[str, set[str]] = {}
+    for entity, entity_tags in tags.items():
+        for tag in entity_tags:
+            owners.setdefault(normalise(tag), set()).add(entity)
+    return {tag: next(iter(es)) for tag, es in owners.items() if len(es) == 1 and tag}
 
 
 def _partial(said: str, entities: list[str]) -> str | None:

@@ -94,7 +94,7 @@ class KnowledgeStore:
         )
         self._ready: set[str] = set()
         self._indexes: dict[str, LocalIndex] = {}
-        self._entities: dict[str, list[str]] = {}
+        self._entities: dict[str, dict[str, list[str]]] = {}
         self._indexed: set[tuple[str, str]] = set()
 
     def close(self) -> None:
@@ -267,17 +267,28 @@ class KnowledgeStore:
     def entities(self, collection: str) -> list[str]:
         """The distinct entities (a branch, a hotel) the collection's documents are about,
         sorted. Read once and cached until the collection is next written."""
+        return sorted(self.entity_tags(collection))
+
+    def entity_tags(self, collection: str) -> dict[str, list[str]]:
+        """Each entity with the tags of its documents (front matter ``tags:``), which name
+        it in other ways ("westfield", "marina"). Cached like :meth:`entities`."""
         with self._lock:
             cached = self._entities.get(collection)
         if cached is not None:
             return cached
         if not self._exists(collection):
             raise _missing(collection)
-        payloads = self._scroll(collection, ["entity"])
-        found = sorted({p["entity"] for p in payloads if p.get("entity")})
+        found: dict[str, set[str]] = {}
+        for payload in self._scroll(collection, ["entity", "metadata"]):
+            if entity := payload.get("entity"):
+                tags = (payload.get("metadata") or {}).get("tags") or []
+                found.setdefault(entity, set()).update(
+                    str(t) for t in (tags if isinstance(tags, list) else [tags])
+                )
+        result = {entity: sorted(tags) for entity, tags in sorted(found.items())}
         with self._lock:
-            self._entities[collection] = found
-        return found
+            self._entities[collection] = result
+        return result
 
     def delete_document(self, collection: str, document_id: str) -> int:
         """Remove every chunk of a document; returns how many there were."""
