@@ -222,8 +222,14 @@ class ExtractiveAnswerer(AnswerGenerator):
             if not sentence.startswith("#") and not _CROSS_REFERENCE.search(sentence)
         ]
         weights = _rarity(self._weights(question, context or []), sentences)
+        wanted = _answer_types(question)
         candidates = [
-            _Candidate(sentence, rank, position, _overlap(sentence, weights, heading))
+            _Candidate(
+                sentence,
+                rank,
+                position,
+                _overlap(sentence, weights, heading) + _TYPE_BONUS * len(wanted & _types(sentence)),
+            )
             for rank, position, sentence, heading in sentences
         ]
         if self.embedder is not None and candidates:
@@ -313,6 +319,37 @@ def _overlap(sentence: str, weights: dict[str, float], heading: str = "") -> flo
     as it will be spoken ("Sat" matches "Saturday"); each word counts once."""
     words = _words(sentence) | _words(to_spoken(sentence)) | _words(heading)
     return sum(weights.get(word, 0.0) for word in words)
+
+
+# What kind of answer a question wants, and which sentences hold one: "how much" wants an
+# amount, "how long" a duration, "what number" a phone number, "when" a time or day.
+_TYPE_BONUS = 0.75
+_ASKS = {
+    "money": re.compile(r"\b(?:how much|cost|costs|fee|fees|price|charge|charges|pay for)\b", re.I),
+    "duration": re.compile(r"\b(?:how long|how many days|how soon|when will|how quickly)\b", re.I),
+    "time": re.compile(r"\b(?:when|what time|open|opening|hours|morning|night|evening)\b", re.I),
+    "phone": re.compile(r"\b(?:number|phone|call|ring)\b", re.I),
+}
+_HOLDS = {
+    "money": re.compile(r"\$\d|\b\d[\d,.]*\s*(?:dollars?|cents?|percent)\b|\bfree\b", re.I),
+    "duration": re.compile(
+        r"\b(?:\d+|one|two|three|four|five|six|seven|ten)\s+(?:working\s+|business\s+)?"
+        r"(?:days?|weeks?|months?|hours?|minutes?)\b",
+        re.I,
+    ),
+    "time": re.compile(
+        r"\b\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.)|\b24 hours\b|\bclosed\b", re.I
+    ),
+    "phone": re.compile(r"\b\d{3}[-. ]\d{4}\b"),
+}
+
+
+def _answer_types(question: str) -> set[str]:
+    return {kind for kind, pattern in _ASKS.items() if pattern.search(question)}
+
+
+def _types(sentence: str) -> set[str]:
+    return {kind for kind, pattern in _HOLDS.items() if pattern.search(sentence)}
 
 
 _CROSS_REFERENCE = re.compile(

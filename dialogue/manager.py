@@ -101,7 +101,7 @@ _FOLLOW_UP = re.compile(r"^(?:and|so|also|what about|how about|and what about)\b
 # Asking about something ("what's your SWIFT code") rather than asking for it to be done
 # ("can you send a hundred dollars to savings").
 _KB_QUESTION = re.compile(
-    r"^(?:(?:and|so|also|but|oh|ok|okay|um|uh)\s+)*(?:how|how's|what|what's|whats|when|when's|"
+    r"^(?:(?:and|so|also|but|oh|ok|okay|um|uh|actually|well|sorry|wait|no)\s+)*(?:how|how's|what|what's|whats|when|when's|"
     r"where|where's|which|who|why|is|are|do|does|should)\b"
 )
 _QUESTION = re.compile(
@@ -503,7 +503,7 @@ class DialogueManager:
         found = retriever.retrieve(text, self.context)
         if not found.relevant:
             return None
-        answer = self._generate(text, found)
+        answer = self._generate(found.query, found)  # a follow-up carries its topic
         if answer is None:
             return None
         assert self.flow is not None
@@ -620,7 +620,7 @@ class DialogueManager:
                 confidence=confidence,
                 meta={"options": [o.label for o in found.options]},
             )
-        answer = self._generate(text, found)
+        answer = self._generate(found.query, found)  # a follow-up carries its topic
         if answer is None:
             return None if quiet else self._no_answer(intent, confidence)
         self._failures = 0

@@ -34,6 +34,7 @@ _REFERS_BACK = re.compile(
     r"that branch|that one|he|she)\b|\b(?<!is )(?<!are )(?<!was )(?<!were )there\b(?! is| are|'s)"
 )
 _CANDIDATES = 20
+_SAME_SECTION_MARGIN = 0.15
 VAGUE_WORDS = 2
 """A question with at most this many content words can be ambiguous between topics."""
 
@@ -150,12 +151,12 @@ class KnowledgeRetriever:
         elif entity is not None and follow_up and context.topic_label:
             # "what about Elm Street?" after Harbor Road's opening hours
             query = f"{entity}: {_section(context.topic_label)} {question}"
-        elif follow_up and context.topic_label:
+        elif follow_up and context.topic_label and _vague(question):
             query = f"{context.topic_label}: {question}"
         passages = self.search(query, entity)
         if not passages:
             return Retrieval(query, [], entity)
-        if follow_up and context.topic_document and entity is None:
+        if follow_up and context.topic_document and entity is None and _vague(question):
             passages = _prefer(passages, context.topic_document, self.ambiguity_margin * 2)
         options = () if follow_up else self._options(passages, entity, question)
         return Retrieval(query, passages, entity, options)
@@ -214,7 +215,23 @@ class KnowledgeRetriever:
     def _options(
         self, passages: list[Passage], entity: str | None, question: str
     ) -> tuple[Option, ...]:
-        best = passages[0].score
+        first = passages[0]
+        if entity is None and first.entity is not None and len(first.heading_path) > 1:
+            # The same section ("Parking") of several branches' pages: which branch?
+            same = [
+                p
+                for p in passages
+                if p.entity is not None
+                and p.heading_path[-1:] == first.heading_path[-1:]
+                and p.score >= first.score - _SAME_SECTION_MARGIN
+            ]
+            if len({p.entity for p in same}) > 1:
+                return tuple(
+                    Option(_entity_label(e), _best_of(same, e), e)
+                    for e in self.entities
+                    if any(p.entity == e for p in same)
+                )
+        best = first.score
         close = [p for p in passages if p.score >= best - self.ambiguity_margin]
         documents: dict[str, Passage] = {}
         for p in close:
@@ -243,6 +260,11 @@ def topic_label(passage: Passage) -> str:
 
 def _section(label: str) -> str:
     return label.split(", ", 1)[1] if ", " in label else ""
+
+
+def _vague(question: str) -> bool:
+    """Few words of its own ("and how much is that?"): it leans on the last topic."""
+    return len(tokens(question)) <= VAGUE_WORDS + 1
 
 
 def _is_follow_up(said: str) -> bool:
