@@ -223,15 +223,12 @@ class ExtractiveAnswerer(AnswerGenerator):
         ]
         weights = _rarity(self._weights(question, context or []), sentences)
         wanted = _answer_types(question)
-        candidates = [
-            _Candidate(
-                sentence,
-                rank,
-                position,
-                _overlap(sentence, weights, heading) + _TYPE_BONUS * len(wanted & _types(sentence)),
-            )
-            for rank, position, sentence, heading in sentences
-        ]
+        candidates = []
+        for rank, position, sentence, heading in sentences:
+            score = _overlap(sentence, weights, heading)
+            if score > 0:  # the kind of answer counts only where the topic is shared
+                score += _TYPE_BONUS * len(wanted & _types(sentence))
+            candidates.append(_Candidate(sentence, rank, position, score))
         if self.embedder is not None and candidates:
             candidates = self._add_meaning(question, candidates, used)
         scoring = [c for c in candidates if c.score > 0]
