@@ -100,12 +100,13 @@ _ASKS_TO_DO = re.compile(
 _FOLLOW_UP = re.compile(r"^(?:and|so|also|what about|how about|and what about)\b")
 # Asking about something ("what's your SWIFT code") rather than asking for it to be done
 # ("can you send a hundred dollars to savings").
+_LEAD = r"^(?:(?:and|so|also|but|oh|ok|okay|um|uh|actually|well|sorry|wait|no)\s+)*"
 _KB_QUESTION = re.compile(
-    r"^(?:(?:and|so|also|but|oh|ok|okay|um|uh|actually|well|sorry|wait|no)\s+)*(?:how|how's|what|what's|whats|when|when's|"
+    _LEAD + r"(?:how|how's|what|what's|whats|when|when's|"
     r"where|where's|which|who|why|is|are|do|does|should)\b"
 )
 _QUESTION = re.compile(
-    r"^(?:(?:and|so|also|but|oh|ok|okay|um|uh)\s+)*(?:how|what|what's|when|where|which|who|"
+    _LEAD + r"(?:how|what|what's|when|where|which|who|"
     r"why|is|are|can|could|do|does|will|would|should)\b"
 )
 
