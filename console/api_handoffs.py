@@ -141,9 +141,10 @@ async def get_handoff(request: Request, user: AnyUser, handoff_id: str) -> Hando
 async def take_handoff(request: Request, user: DeskUser, handoff_id: str) -> HandoffDetailOut:
     """Take a waiting caller; the first agent wins, the others get 409."""
     console = get_console(request)
-    await _visible_handoff(request, user, handoff_id)
     try:
         handoff = await asyncio.to_thread(console.store.take_handoff, handoff_id, user.name)
+    except KeyError as e:
+        raise HTTPException(404, "no such handoff") from e
     except HandoffConflict as e:
         raise HTTPException(409, str(e)) from e
     if handoff.call_id:
@@ -169,6 +170,8 @@ async def save_wrapup(
     it. Only the agent who took the call, or a supervisor."""
     console = get_console(request)
     handoff = await _visible_handoff(request, user, handoff_id)
+    if handoff.agent is None:
+        raise HTTPException(409, f"handoff {handoff_id} is {handoff.status}: take it first")
     if handoff.agent != user.name and not user.sees_all_calls:
         raise HTTPException(403, "only the agent who took this call writes its wrap-up")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 
 import pytest
-from conftest import PASSWORD, sign_in
+from console_support import PASSWORD, sign_in
 
 from console.security import (
     SESSION_COOKIE,
