@@ -82,6 +82,11 @@ _ASKS_ABOUT = re.compile(
 )
 _PAYS_SOMEONE = re.compile(r"\bpay(?:ing)? (?!(?:my|the|your) (?:own|other) )(?!(?:into|to) )\w")
 _THERE = re.compile(r"\b(?:there|that branch|that one|the same branch)\b")
+# Alerts are a question about a service, not the balance or payment they mention.
+_ALERTS = re.compile(
+    r"\b(?:text|email|e mail|notify|alert|message|warn) me (?:when|if)\b|\balerts?\b"
+    r"|\bnotifications?\b"
+)
 # The caller's own money: what the balance task answers.
 _OWN_MONEY = re.compile(
     r"\b(?:balance|how much (?:money )?(?:do i|have i|i have|is (?:in|on|left))|in my|on my"
@@ -415,7 +420,7 @@ class DialogueManager:
         "what about Oak Avenue?", branch questions. A request to do it ("I'd like to send a
         hundred dollars to savings", "can you reset my password") is the task, and so is
         "what's my balance": it needs the caller's own account."""
-        if intent == "branch_hours":
+        if intent == "branch_hours" or _ALERTS.search(said):
             return True
         if intent == "check_balance":  # "what's the balance on my savings" is the task
             return bool(re.match(r"^how (?:do|can) i\b", said)) or not _OWN_MONEY.search(said)

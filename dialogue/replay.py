@@ -19,6 +19,7 @@ A scenario (``dialogue/scenarios/*.yaml``) is a conversation with expectations::
           action: flow
           reply_contains: [savings account to your checking]
           sources: [branches/elm-street]     # the first sources, in this order
+          sources_any: [a, b]                # or: the first source is one of these
           handoff: fraud                     # the handoff reason
           end_call: true
 
@@ -45,7 +46,7 @@ from dialogue.types import Reply
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 DEFAULT_TODAY = date(2026, 11, 27)  # a Friday
 _EXPECT_KEYS = frozenset(
-    "action intent slots sources reply_contains reply_not_contains handoff end_call".split()
+    "action intent slots sources sources_any reply_contains reply_not_contains handoff end_call".split()
 )
 
 
@@ -206,6 +207,11 @@ def _check(expect: dict[str, Any], reply: Reply | None) -> Iterator[str]:
         got = list(reply.sources)
         if (not wanted and got) or got[: len(wanted)] != wanted:
             yield f"sources {got}, expected {wanted} first"
+    if "sources_any" in expect:
+        allowed = list(expect["sources_any"] or [])
+        first = reply.sources[0] if reply.sources else None
+        if first not in allowed:
+            yield f"first source {first!r}, expected one of {allowed}"
     text = reply.text.lower()
     for phrase in _as_list(expect.get("reply_contains")):
         if phrase.lower() not in text:
