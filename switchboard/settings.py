@@ -157,6 +157,56 @@ class TwilioSettings(BaseModel):
         return bool(self.account_sid and self.auth_token)
 
 
+TWILIO_HOLD_MUSIC = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+"""One of the classical pieces Twilio itself plays to callers on hold."""
+
+
+class TransferSettings(BaseModel):
+    """Warm transfer to a person: where the caller goes and what happens while they wait."""
+
+    mode: Literal["queue", "dial"] = Field(
+        "queue",
+        description="'queue': <Enqueue> the caller with hold music until an agent dials "
+        "/twilio/agent; 'dial': <Dial> dial_to directly (deployments without a queue).",
+    )
+    queue: str = Field("support", description="Twilio queue name callers wait in.")
+    dial_to: str | None = Field(
+        None,
+        description="For mode 'dial': an agent's number (+15550100), 'client:IDENTITY' "
+        "(Twilio Client) or a 'sip:' address.",
+    )
+    dial_timeout_secs: int = Field(30, ge=5, le=600, description="Ringing time for 'dial'.")
+    max_wait_secs: int = Field(
+        120,
+        ge=0,
+        description="Time in the queue before the caller is offered a callback or voicemail. "
+        "Checked each time the hold audio ends, so keep the hold clip short (about a minute).",
+    )
+    hold_message: str = Field(
+        "Thanks for waiting. One of our team will be with you as soon as possible.",
+        description="Said to the caller when they join the queue.",
+    )
+    hold_music: str = Field(
+        TWILIO_HOLD_MUSIC,
+        description="Hold audio: an http(s) URL Twilio can fetch, or a local audio file "
+        "(served at /twilio/hold-music).",
+    )
+    voice: str | None = Field(
+        None, description="Twilio <Say> voice for hold and callback prompts (e.g. Polly.Joanna)."
+    )
+    voicemail_max_secs: int = Field(120, ge=5, le=3600, description="Longest voicemail.")
+    connect_message: str = Field(
+        "Thanks for holding. I'm connecting you now.",
+        description="Said to the caller as an agent takes their call; empty for none.",
+    )
+
+    @model_validator(mode="after")
+    def _dial_needs_a_target(self) -> TransferSettings:
+        if self.mode == "dial" and not self.dial_to:
+            raise ValueError("SWITCHBOARD_TRANSFER__DIAL_TO is required with mode 'dial'.")
+        return self
+
+
 class Settings(BaseSettings):
     """All of Switchboard's settings."""
 
@@ -180,6 +230,7 @@ class Settings(BaseSettings):
     tts: TTSSettings = TTSSettings()
     turn: TurnSettings = TurnSettings()
     twilio: TwilioSettings = TwilioSettings()
+    transfer: TransferSettings = TransferSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     dialogue: DialogueSettings = DialogueSettings()
 

@@ -1,14 +1,17 @@
 """The dialogue stage: caller text, keys and silence in; replies to speak out.
 
 It owns the conversational timing a caller expects: the greeting when the call starts, a
-prompt after silence and a polite hang-up after repeated silence, and ending the call once
-a goodbye has been heard.
+prompt after silence and a polite hang-up after repeated silence, ending the call once a
+goodbye has been heard, and handing the caller to a person once the handoff reply has been
+heard (``on_handoff`` moves the call; if it can't, the caller is told and stays with us).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -28,6 +31,15 @@ from telephony.frames import BotReplyFrame, CallerTextFrame, TwilioMarkFrame
 from telephony.journal import CallJournal
 from telephony.speech import parse_mark
 
+TRANSFER_FAILED = Reply(
+    "I'm sorry, I can't put you through to a colleague right now. I'm still here, though: "
+    "is there anything else I can help you with?",
+    action="fallback",
+    intent="agent_request",
+    meta={"transfer_failed": True},
+)
+"""Said when the call could not be moved to a person (no call control, or Twilio refused)."""
+
 
 class DialogueProcessor(FrameProcessor):
     """Runs the per-call dialogue and schedules greeting, idle prompts and hang-up."""
@@ -40,6 +52,7 @@ class DialogueProcessor(FrameProcessor):
         idle_prompt_secs: float = 7.0,
         idle_prompts_before_hangup: int = 2,
         hangup_grace_secs: float = 2.0,
+        on_handoff: Callable[[], Awaitable[bool]] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -48,15 +61,19 @@ class DialogueProcessor(FrameProcessor):
         self._idle_secs = idle_prompt_secs
         self._max_prompts = idle_prompts_before_hangup
         self._hangup_grace = hangup_grace_secs
+        self._on_handoff = on_handoff
         self._turn_id = 0
         self._idle_prompts = 0
         self._idle_task: asyncio.Task | None = None
         self._hangup_task: asyncio.Task | None = None
         self._ending_turn: int | None = None
+        self._ending: Literal["hang_up", "handoff"] | None = None
         self._ended = False
         self._bot_speaking = False
         self._caller_speaking = False
         self.end_reason: str | None = None
+        self.transferred = False
+        """The call was moved to a person: it goes on without us, so don't hang it up."""
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         await super().process_frame(frame, direction)
@@ -154,7 +171,12 @@ class DialogueProcessor(FrameProcessor):
         self._turn_id += 1
         if reply.end_call:
             self._ending_turn = self._turn_id
+            self._ending = "hang_up"
             self.end_reason = reply.intent or reply.action
+        elif reply.action == "handoff" and self._on_handoff is not None:
+            # Like a goodbye: once this reply has been heard, the call leaves us.
+            self._ending_turn = self._turn_id
+            self._ending = "handoff"
         await self.push_frame(
             BotReplyFrame(
                 reply=reply,
@@ -195,7 +217,28 @@ class DialogueProcessor(FrameProcessor):
         await asyncio.sleep(delay)
         if self._ended:
             return
-        self._ended = True
+        self._ended = True  # from here on nothing reschedules or cancels this task
         self._cancel_idle()
+        if self._ending == "handoff" and not await self._hand_over():
+            return
         logger.info(f"{self}: ending the call ({self.end_reason})")
         await self.push_frame(EndWorkerFrame(reason=self.end_reason))
+
+    async def _hand_over(self) -> bool:
+        """Move the call to a person. If that fails the caller is told and the call goes on."""
+        try:
+            moved = await self._on_handoff()
+        except Exception as e:  # noqa: BLE001 - the caller is still on the line with us
+            logger.exception(f"{self}: handoff failed: {e}")
+            moved = False
+        if moved:
+            self.transferred = True
+            self.end_reason = "handoff"
+            return True
+        logger.warning(f"call {self._journal.call_id}: not transferred; staying with the caller")
+        self._ended = False
+        self._ending_turn = None
+        self._ending = None
+        self._hangup_task = None
+        await self._say(TRANSFER_FAILED)
+        return False

@@ -34,6 +34,7 @@ from telephony.recorder import RECORDING_RATE, RecorderProcessor
 from telephony.serializer import TwilioMediaSerializer
 from telephony.speech import PhraseCache, SpeechProcessor
 from telephony.transcriber import TranscriptionProcessor
+from telephony.transfer import hand_over, public_base
 from telephony.turns import CallerTurnProcessor, TurnOptions
 from voice.stt import WhisperTranscriber
 from voice.tts import PiperSynthesizer
@@ -230,6 +231,7 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
             except Exception as e:  # noqa: BLE001 - a listener must not break the call
                 logger.exception(f"handoff listener failed: {e}")
 
+    transfer = _Transfer(resources, journal, start.call_sid, websocket)
     dialogue = DialogueProcessor(
         resources.dialogue.conversation(
             call_id=call_id,
@@ -239,6 +241,7 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
         journal,
         idle_prompt_secs=turn.idle_prompt_secs,
         idle_prompts_before_hangup=turn.idle_prompts_before_hangup,
+        on_handoff=transfer,
     )
     stop_reason: list[str] = []
 
@@ -287,12 +290,79 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
     try:
         await runner.run()
     finally:
-        reason = dialogue.end_reason or (stop_reason[0] if stop_reason else "ended")
+        # A transfer already sent to Twilio ends the stream from its side too; whichever end
+        # came first, wait for Twilio's answer to know whether the call is still ours.
+        transferred = await transfer.outcome()
+        reason = "handoff" if transferred else dialogue.end_reason
+        reason = reason or (stop_reason[0] if stop_reason else "ended")
         if serializer.malformed_messages:
             logger.info(f"call {call_id}: {serializer.malformed_messages} bad messages dropped")
         await _finish(
-            resources, journal, recorder, start, reason, hang_up=dialogue.end_reason is not None
+            resources,
+            journal,
+            recorder,
+            start,
+            reason,
+            hang_up=dialogue.end_reason is not None and not transferred,
         )
+
+
+class _Transfer:
+    """The call's move to a person, as the dialogue's ``on_handoff``.
+
+    The REST request runs in its own task: if Twilio's ``stop`` (which the redirect itself
+    causes) cancels the pipeline while we wait for the answer, the request still completes
+    and :meth:`outcome` still knows whether the caller was moved.
+    """
+
+    def __init__(
+        self,
+        resources: CallResources,
+        journal: CallJournal,
+        call_sid: str | None,
+        websocket: WebSocket,
+    ):
+        self._resources = resources
+        self._journal = journal
+        self._call_sid = call_sid
+        self._base = public_base(
+            resources.settings.twilio.public_url, websocket.url.scheme, websocket.headers
+        )
+        self._task: asyncio.Task[bool] | None = None
+
+    async def __call__(self) -> bool:
+        if self._task is None or self._task.done():  # the first try, or a retry after a failure
+            self._task = asyncio.create_task(self._move(), name="handoff-transfer")
+        return await asyncio.shield(self._task)
+
+    async def outcome(self) -> bool:
+        if self._task is None:
+            return False
+        try:
+            return await self._task
+        except Exception:  # noqa: BLE001 - _move logs its own failures
+            return False
+
+    async def _move(self) -> bool:
+        settings = self._resources.settings.transfer
+        moved = await hand_over(self._resources.call_control, self._call_sid, settings, self._base)
+        if not moved:
+            return False
+        target = settings.dial_to if settings.mode == "dial" else f"the queue {settings.queue!r}"
+        self._journal.add_turn(
+            "system",
+            f"[transferred to {target}]",
+            meta={"transfer": {"mode": settings.mode, "to": target}},
+        )
+        store = self._resources.store
+        if store is not None:
+            try:
+                await asyncio.to_thread(
+                    store.set_call_fields, self._journal.call_id, outcome="handoff"
+                )
+            except Exception as e:  # noqa: BLE001 - the caller is on their way either way
+                logger.error(f"call {self._journal.call_id}: outcome not recorded: {e}")
+        return True
 
 
 async def _finish(
