@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
@@ -256,6 +256,28 @@ class ExtractiveAnswerer(AnswerGenerator):
         sources = tuple(dict.fromkeys(used[c.rank].document_id for c in chosen))
         text = to_spoken("\n".join(c.sentence for c in chosen))
         return Answer(text=text, sources=sources, grounded=True)
+
+    def prepare(self, passages: Iterable[Passage], batch: int = 64) -> int:
+        """Embed the sentences of ``passages`` ahead of time (the knowledge base, at start-up,
+        in the background), so no caller waits for a passage seen for the first time.
+        Returns how many sentences were embedded."""
+        if self.embedder is None:
+            return 0
+        texts = [
+            f"{_heading(p)}: {sentence}"
+            for p in passages
+            for sentence in split_sentences(p.text)
+            if not sentence.startswith("#")
+        ]
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        missing = missing[:_SENTENCE_CACHE]
+        for start in range(0, len(missing), batch):
+            part = missing[start : start + batch]
+            vectors = self.embedder.embed(part)
+            with self._lock:
+                self._vectors.update(zip(part, vectors, strict=True))
+        return len(missing)
 
     def _add_meaning(
         self, question: str, candidates: list[_Candidate], used: list[Passage]

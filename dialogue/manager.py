@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -82,6 +84,11 @@ _ASKS_ABOUT = re.compile(
 )
 _PAYS_SOMEONE = re.compile(r"\bpay(?:ing)? (?!(?:my|the|your) (?:own|other) )(?!(?:into|to) )\w")
 _THERE = re.compile(r"\b(?:there|that branch|that one|the same branch)\b")
+# The caller has the problem the task solves ("I lost my card, what should I do?").
+_HAS_NEED = re.compile(
+    r"\bi(?:'ve| have)? (?:lost|need|want|have to|broke|misplaced|dropped)\b"
+    r"|\bmy \w+(?: \w+)? (?:was|is|got|has been) (?:lost|stolen|broken|damaged|snapped)\b"
+)
 # Alerts are a question about a service, not the balance or payment they mention.
 _ALERTS = re.compile(
     r"\b(?:text|email|e mail|notify|alert|message|warn) me (?:when|if)\b|\balerts?\b"
@@ -170,13 +177,35 @@ class DialogueServices:
                 if isinstance(answerer, ExtractiveAnswerer) and answerer.embedder is None:
                     answerer.embedder = self.retriever.store.embedder
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, background: bool = True) -> threading.Thread | None:
         """Load what the first caller would otherwise wait for: the intent model's session,
-        the knowledge index, the entity list."""
+        the knowledge index, the entity list; then (in a background thread unless told
+        otherwise) the sentence vectors the answerer uses, a few seconds of work."""
         self.intents.classify(["hello"])
-        if self.retriever is not None:
-            self.retriever.search("opening hours", None)
-            _ = self.retriever.entities
+        if self.retriever is None:
+            return None
+        self.retriever.search("opening hours", None)
+        _ = self.retriever.entities
+        if not isinstance(self.answerer, ExtractiveAnswerer):
+            return None
+        if not background:
+            self._prepare_sentences()
+            return None
+        thread = threading.Thread(target=self._prepare_sentences, name="answer-warm-up",
+                                  daemon=True)  # fmt: skip
+        thread.start()
+        return thread
+
+    def _prepare_sentences(self) -> None:
+        assert self.retriever is not None and isinstance(self.answerer, ExtractiveAnswerer)
+        started = time.monotonic()
+        try:
+            passages = list(self.retriever.store.passages(self.retriever.collection))
+            count = self.answerer.prepare(passages)
+        except Exception as e:  # a missing collection or a closed store: answers still work
+            logger.warning("answer warm-up skipped: %s", e)
+            return
+        logger.info("answer warm-up: %d sentences in %.1f s", count, time.monotonic() - started)
 
     def close(self) -> None:
         if self.retriever is not None:
@@ -232,6 +261,7 @@ class DialogueManager:
         self._failures = 0
         self._unintelligible = 0
         self._offered_person = False
+        self._offered_task: tuple[str, str] | None = None
         self._asked_anything_else = False
         self._keypad = ""
         self._moods: list[Sentiment] = []
@@ -374,6 +404,14 @@ class DialogueManager:
                 self._failures = 0
                 return Reply("OK. What else can I help you with?", action="fallback", intent="deny")
         self._offered_person = False
+        offered, self._offered_task = self._offered_task, None
+        if offered is not None and len(said.split()) <= 5:
+            answer = yes_or_no(said)
+            if answer is True:  # "yes" to "shall I do that for you now?"
+                return self._start_flow(offered[0], offered[1], None)
+            if answer is False:
+                self._asked_anything_else = True
+                return Reply(f"OK. {ANYTHING_ELSE}", action="fallback", intent="deny")
         if is_goodbye(said):
             return self.goodbye()
         if is_repeat_request(said) and self._last is not None:
@@ -404,7 +442,7 @@ class DialogueManager:
                 # ask for the task itself ("I'd like to order some").
                 reply = self._answer(text, intent, confidence, quiet=True)
                 if reply is not None:
-                    return reply
+                    return self._offer_task(reply, intent, text)
             return self._start_flow(intent, text, confidence)
         if intent == "agent_request" and confidence >= self.config.flow_confidence:
             return self._handoff("agent_request", text)
@@ -434,6 +472,28 @@ class DialogueManager:
             return True
         return bool(_KB_QUESTION.match(said) or _ASKS_ABOUT.search(said))
 
+    def _offer_task(self, reply: Reply, intent: str, text: str) -> Reply:
+        """After answering "I lost my card, what should I do?", offer to do it now."""
+        spec = self.services.flows[intent]
+        if (
+            reply.action != "answer"
+            or spec.action == "knowledge"
+            or not spec.verify
+            or not _HAS_NEED.search(normalise(text))
+        ):
+            return reply
+        self._offered_task = (intent, text)
+        self._asked_anything_else = False
+        offer = f"I can help with {spec.title} now, if you like. Shall I?"
+        return Reply(
+            reply.text.replace(ANYTHING_ELSE, offer),
+            action=reply.action,
+            intent=reply.intent,
+            confidence=reply.confidence,
+            sources=reply.sources,
+            meta=reply.meta,
+        )
+
     def _gives_slot_values(self, intent: str, text: str) -> bool:
         """ "pay City Power fifty dollars" names what the task needs: it is the task."""
         probe = FlowRun(
@@ -448,7 +508,7 @@ class DialogueManager:
 
     # --- flows ----------------------------------------------------------------------------------
 
-    def _start_flow(self, name: str, text: str, confidence: float) -> Reply:
+    def _start_flow(self, name: str, text: str, confidence: float | None) -> Reply:
         spec = self.services.flows[name]
         self.flow = FlowRun(
             spec,

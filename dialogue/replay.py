@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -46,7 +46,9 @@ from dialogue.types import Reply
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 DEFAULT_TODAY = date(2026, 11, 27)  # a Friday
 _EXPECT_KEYS = frozenset(
-    "action intent slots sources sources_any reply_contains reply_not_contains handoff end_call".split()
+    (
+        "action intent slots sources sources_any reply_contains reply_not_contains handoff end_call"
+    ).split()
 )
 
 
@@ -141,10 +143,13 @@ def load_scenarios(path: str | Path = SCENARIOS_DIR) -> list[dict[str, Any]]:
 
 
 def run_scenario(
-    services: DialogueServices, scenario: dict[str, Any], timings: list[float] | None = None
+    services: DialogueServices,
+    scenario: dict[str, Any],
+    timings: list[float] | None = None,
+    before_turn: Callable[[], None] | None = None,
 ) -> ScenarioResult:
     """Run one scenario on a fresh demo bank; ``timings`` collects each caller turn's
-    dialogue-step time in milliseconds."""
+    dialogue-step time in milliseconds (``before_turn`` runs first, untimed)."""
     today = scenario.get("today") or DEFAULT_TODAY
     if isinstance(today, str):
         today = date.fromisoformat(today)
@@ -162,6 +167,8 @@ def run_scenario(
             if "caller" in turn:
                 result.transcript.append(f"caller: {turn['caller']}")
                 prompts = 0  # speaking restarts the silence count, as on a call
+                if before_turn is not None:
+                    before_turn()
                 started = time.perf_counter()
                 reply = manager.on_text(str(turn["caller"] or ""))
                 if timings is not None:

@@ -290,6 +290,13 @@ class KnowledgeStore:
             self._entities[collection] = result
         return result
 
+    def passages(self, collection: str) -> Iterator[Passage]:
+        """Every chunk of the collection as a passage (score 0), in storage order."""
+        if not self._exists(collection):
+            raise _missing(collection)
+        for payload in self._scroll(collection, list(_PASSAGE_FIELDS)):
+            yield _passage(payload, 0.0)
+
     def delete_document(self, collection: str, document_id: str) -> int:
         """Remove every chunk of a document; returns how many there were."""
         selector = models.Filter(must=[_match("document_id", document_id)])
@@ -554,6 +561,12 @@ def _payload(chunk: Chunk, version: str, ingested_at: datetime) -> dict[str, Any
         "ingested_at": ingested_at.isoformat(),
         "version": version,
     }
+
+
+_PASSAGE_FIELDS = (
+    "body", "document_id", "chunk_id", "title", "source", "heading_path", "entity", "kind",
+    "metadata",
+)  # fmt: skip
 
 
 def _passage(payload: dict[str, Any], score: float) -> Passage:

@@ -200,3 +200,18 @@ def test_a_missing_knowledge_base_is_a_polite_fallback(services) -> None:
     gone = KnowledgeRetriever(services.retriever.store, "no_such_collection")
     reply = replace(services, retriever=gone).conversation().on_text("what are your fees?")
     assert reply.action == "fallback"
+
+
+def test_an_answer_to_a_problem_offers_the_task_and_yes_starts_it(talk) -> None:
+    answer, yes = talk("I lost my debit card, what should I do?", "yes please")
+    assert answer.action == "answer" and answer.sources
+    assert answer.text.endswith("I can help with replacing a card now, if you like. Shall I?")
+    assert yes.action == "flow" and yes.intent == "replace_card"
+    assert yes.meta["slots"] == {"card_type": "debit", "reason": "lost"}
+    assert "full name" in yes.text
+
+
+def test_a_plain_question_gets_no_offer(talk) -> None:
+    (answer,) = talk("how do I order checks?")
+    assert answer.action == "answer"
+    assert answer.text.endswith("Is there anything else I can help you with?")
