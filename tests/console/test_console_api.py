@@ -324,3 +324,32 @@ def test_the_openapi_schema_describes_the_api(console, path, method, model):
     schema = console.client().get("/openapi.json").json()
     response = schema["paths"][path][method]["responses"]["200"]["content"]["application/json"]
     assert response["schema"]["$ref"].endswith(f"/{model}")
+
+
+def test_a_real_handoff_summary_goes_through(console):
+    from dialogue.handoff import build_summary
+    from dialogue.manager import HandoffRequested
+
+    client = console.client("agent")
+    summary = build_summary(
+        reason="agent_request",
+        caller_name="Dana Lee",
+        verified=False,
+        customer_id=None,
+        intent="transfer_money",
+        slots={"amount": "$250", "account_number": "12345678"},
+        done=[],
+        open_items=["transfer $250"],
+        sentiment="neutral",
+        key_quotes=["call me on 555 010 2233"],
+        call_id="CA9",
+        caller_number="+15550102233",
+    )
+    for listener in console.resources.handoff_listeners:
+        listener(HandoffRequested(summary))
+    console.app.state.console.hub.flush()
+    [item] = client.get("/api/handoffs").json()["items"]
+    assert item["call_id"] == "CA9" and item["caller"]["number"] == "…2233"
+    assert item["summary"]["slots"] == {"amount": "$250", "account_number": "[ACCOUNT]"}
+    assert item["key_quotes"] == ["call me on [PHONE]"]
+    assert item["prose"].startswith("Dana Lee (not verified)")
