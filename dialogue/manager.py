@@ -28,12 +28,12 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from dialogue.answers import AnswerGenerator, ExtractiveAnswerer
+from dialogue.answers import AnswerGenerator, ExtractiveAnswerer, split_sentences
 from dialogue.bank import BRANCHES, BankBackend
 from dialogue.engine import FlowRun, Identity, Step
 from dialogue.flows import FlowSpec, json_value, match_choice, say_list
@@ -220,9 +220,16 @@ class DialogueServices:
         call_id: str | None = None,
         caller_number: str | None = None,
         on_event: Callable[[DialogueEvent], None] | None = None,
+        stream_answers: bool = False,
     ) -> DialogueManager:
+        """A new call's dialogue. With ``stream_answers`` (telephony), an LLM's answer comes
+        as ``Reply.stream`` so speech starts with its first sentence."""
         return DialogueManager(
-            self, call_id=call_id, caller_number=caller_number, on_event=on_event
+            self,
+            call_id=call_id,
+            caller_number=caller_number,
+            on_event=on_event,
+            stream_answers=stream_answers,
         )
 
 
@@ -242,8 +249,10 @@ class DialogueManager:
         call_id: str | None = None,
         caller_number: str | None = None,
         on_event: Callable[[DialogueEvent], None] | None = None,
+        stream_answers: bool = False,
     ) -> None:
         self.services = services
+        self.stream_answers = stream_answers
         self.config = services.config
         self.call_id = call_id
         self.caller_number = caller_number
@@ -686,6 +695,8 @@ class DialogueManager:
                 confidence=confidence,
                 meta={"options": [o.label for o in found.options]},
             )
+        if self.stream_answers and not isinstance(self.services.answerer, ExtractiveAnswerer):
+            return self._streamed(text, found, intent, confidence)
         answer = self._generate(found.query, found)  # a follow-up carries its topic
         if answer is None:
             return None if quiet else self._no_answer(intent, confidence)
@@ -740,6 +751,55 @@ class DialogueManager:
         self._asked_anything_else = True
         return Reply(
             f"{answer.text} {ANYTHING_ELSE}", action="answer", intent="faq", sources=answer.sources
+        )
+
+    def _streamed(
+        self, text: str, found: Retrieval, intent: str, confidence: float | None
+    ) -> Reply:
+        """An LLM's answer as it is written: the reply's sentences come from a generator the
+        speech stage drives. What was said is recorded when the generator finishes."""
+        question = found.query
+        context = [t for s, t in self.history[:-1] if s == "caller"][-self.config.context_turns :]
+        sources = tuple(dict.fromkeys(p.document_id for p in found.passages[:3]))
+        reply_intent = "faq" if intent in (UNKNOWN_INTENT, "out_of_scope") else intent
+
+        def sentences() -> Iterator[str]:
+            said: list[str] = []
+            try:
+                for sentence in self.services.answerer.stream(
+                    question, found.passages, context=context
+                ):
+                    said.append(to_spoken(sentence))
+                    yield said[-1]
+            except Exception as e:  # the endpoint failed: quote the passage if nothing was said
+                logger.warning("streamed answer failed: %s", e)
+                if not said:
+                    fallback = self.services.fallback_answerer.answer(
+                        question, found.passages, context=context
+                    )
+                    for sentence in split_sentences(fallback.text) if fallback else []:
+                        said.append(sentence)
+                        yield sentence
+            if said:
+                self._failures = 0
+                self._note_topic(text, found, sources)
+                self._asked_anything_else = True
+                closing = ANYTHING_ELSE
+            else:
+                closing = self._no_answer(intent, confidence).text
+            said.append(closing)
+            yield closing
+            spoken = " ".join(said)
+            self.history.append(("assistant", spoken))
+            self._last = Reply(spoken, action="answer", intent=reply_intent, sources=sources)
+
+        return Reply(
+            "",
+            action="answer",
+            intent=reply_intent,
+            confidence=confidence,
+            sources=sources,
+            stream=sentences(),
         )
 
     def _generate(self, question: str, found: Retrieval):
@@ -859,6 +919,8 @@ class DialogueManager:
     # --- small helpers ----------------------------------------------------------------------------
 
     def _say(self, reply: Reply) -> Reply:
+        if reply.stream is not None:
+            return reply  # the stream records itself when it has been spoken
         text = to_spoken(reply.text)
         if "slots" not in reply.meta and self.flow is not None:
             reply.meta["slots"] = self.flow.slots()

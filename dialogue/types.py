@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -16,6 +17,9 @@ class Reply:
 
     ``text`` is spoken sentence by sentence. ``end_call`` asks telephony to hang up once the
     reply has been heard. ``sources`` are the ids of the documents the answer came from.
+    ``stream``, when set, yields the reply's sentences as a language model writes them
+    (``text`` is then empty): a blocking iterator, to be driven from a worker thread, that
+    may be abandoned when the caller interrupts.
     """
 
     text: str
@@ -25,3 +29,4 @@ class Reply:
     sources: tuple[str, ...] = ()
     confidence: float | None = None
     meta: dict = field(default_factory=dict)
+    stream: Iterator[str] | None = field(default=None, compare=False, repr=False)

@@ -237,6 +237,7 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
             call_id=call_id,
             caller_number=start.parameters.get("from"),
             on_event=on_dialogue_event,
+            stream_answers=True,
         ),
         journal,
         idle_prompt_secs=turn.idle_prompt_secs,

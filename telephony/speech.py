@@ -136,12 +136,17 @@ class SpeechProcessor(FrameProcessor):
 
     async def _speak(self, frame: BotReplyFrame) -> None:
         reply = frame.reply
-        pieces = speakable_pieces(reply.text)
         started = time.monotonic()
         self._speaking_turn = frame.turn_id
         await self.push_frame(TTSStartedFrame())
         first_audio_at: float | None = None
-        for index, piece in enumerate(pieces):
+        said: list[str] = []
+        index = -1
+        async for piece in _pieces(reply):
+            if self._speaking_turn != frame.turn_id:
+                break  # the caller interrupted: stop pulling sentences from the model
+            index += 1
+            said.append(piece)
             await self.push_frame(
                 OutputTransportMessageFrame(
                     message=self._make_mark(mark_name(frame.turn_id, index, piece))
@@ -156,7 +161,8 @@ class SpeechProcessor(FrameProcessor):
                         continue
                     if first_audio_at is None:
                         first_audio_at = time.monotonic()
-                        self._journal_reply(frame, started, first_audio_at)
+                        if reply.stream is None:
+                            self._journal_reply(frame, started, first_audio_at)
                     spoken += audio
                     await self.push_frame(
                         TTSAudioRawFrame(audio=audio, sample_rate=self._rate, num_channels=1)
@@ -166,7 +172,9 @@ class SpeechProcessor(FrameProcessor):
                 continue
             if cached is None and self._cache is not None and spoken:
                 self._cache.put(piece, bytes(spoken))
-        if first_audio_at is None:
+        if reply.stream is not None:  # a streamed reply is known once it has been said
+            self._journal_reply(frame, started, first_audio_at, " ".join(said))
+        elif first_audio_at is None:
             self._journal_reply(frame, started, None)
         await self.push_frame(
             OutputTransportMessageFrame(message=self._make_mark(mark_name(frame.turn_id, None)))
@@ -181,7 +189,13 @@ class SpeechProcessor(FrameProcessor):
             yield resampler.process(pcm)
         yield resampler.flush()
 
-    def _journal_reply(self, frame: BotReplyFrame, started: float, first_audio: float | None):
+    def _journal_reply(
+        self,
+        frame: BotReplyFrame,
+        started: float,
+        first_audio: float | None,
+        text: str | None = None,
+    ):
         latency = dict(frame.timings)
         if first_audio is not None:
             latency["tts_first_audio_ms"] = (first_audio - started) * 1000
@@ -190,7 +204,7 @@ class SpeechProcessor(FrameProcessor):
         reply = frame.reply
         self._journal.add_turn(
             "bot",
-            reply.text,
+            reply.text if text is None else text,
             started_at=first_audio or started,
             latency=latency or None,
             meta={
@@ -200,6 +214,26 @@ class SpeechProcessor(FrameProcessor):
                 "sources": list(reply.sources),
             },
         )
+
+
+async def _pieces(reply):
+    """The reply's speakable pieces: from its text, or sentence by sentence as its stream
+    (a language model) produces them."""
+    if reply.stream is None:
+        for piece in speakable_pieces(reply.text):
+            yield piece
+        return
+    try:
+        async for sentence in _in_thread(reply.stream):
+            for piece in speakable_pieces(sentence):
+                yield piece
+    finally:
+        close = getattr(reply.stream, "close", None)
+        if close is not None:
+            try:
+                close()  # stop the model when the caller stops listening
+            except ValueError:  # still running in its thread; it ends when collected
+                pass
 
 
 async def _cached(audio: bytes):

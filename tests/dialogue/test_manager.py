@@ -215,3 +215,57 @@ def test_a_plain_question_gets_no_offer(talk) -> None:
     (answer,) = talk("how do I order checks?")
     assert answer.action == "answer"
     assert answer.text.endswith("Is there anything else I can help you with?")
+
+
+class _StreamingLLM:
+    """A stand-in for an LLM answerer: sentences one at a time, or a failure."""
+
+    def __init__(self, sentences=(), fail=False):
+        self.sentences, self.fail, self.asked = list(sentences), fail, []
+
+    def answer(self, question, passages, *, context=None):
+        raise AssertionError("a streaming call must not wait for the whole answer")
+
+    def stream(self, question, passages, context=None):
+        self.asked.append((question, [p.document_id for p in passages]))
+        if self.fail:
+            raise ConnectionError("endpoint down")
+        yield from self.sentences
+
+
+def test_an_llm_answer_streams_and_is_recorded_when_spoken(services) -> None:
+    from dataclasses import replace
+
+    llm = _StreamingLLM(["An outgoing domestic wire costs $20.", "Incoming ones are free."])
+    manager = replace(services, answerer=llm).conversation(stream_answers=True)
+    reply = manager.on_text("How much does a domestic wire transfer cost?")
+    assert reply.action == "answer" and reply.text == "" and reply.stream is not None
+    assert reply.sources[0] == "transfers/wire"
+    assert manager.history[-1][0] == "caller"  # nothing said yet
+    spoken = list(reply.stream)
+    assert spoken == [
+        "An outgoing domestic wire costs 20 dollars.",
+        "Incoming ones are free.",
+        "Is there anything else I can help you with?",
+    ]
+    assert manager.history[-1] == ("assistant", " ".join(spoken))
+    assert llm.asked[0][1][0] == "transfers/wire"
+    again = manager.on_text("sorry, say that again")
+    assert again.text == " ".join(spoken)
+
+
+def test_a_failing_llm_stream_falls_back_to_the_passage(services) -> None:
+    from dataclasses import replace
+
+    manager = replace(services, answerer=_StreamingLLM(fail=True)).conversation(stream_answers=True)
+    reply = manager.on_text("How much does a domestic wire transfer cost?")
+    spoken = list(reply.stream)
+    assert "20 dollars" in " ".join(spoken)
+
+
+def test_an_llm_refusal_is_a_polite_no_answer(services) -> None:
+    from dataclasses import replace
+
+    manager = replace(services, answerer=_StreamingLLM([])).conversation(stream_answers=True)
+    spoken = list(manager.on_text("How much does a domestic wire transfer cost?").stream)
+    assert "don't have information" in spoken[-1]

@@ -61,3 +61,45 @@ async def test_a_piece_that_fails_to_synthesise_is_skipped_and_the_reply_goes_on
     marks = [f.message["mark"]["name"] for f in down if isinstance(f, OutputTransportMessageFrame)]
     assert len(audio) >= 1
     assert marks == ["bot:1:0:This is broken.", "bot:1:1:This one works.", "bot:1:end"]
+
+
+async def test_a_streamed_reply_is_spoken_sentence_by_sentence_and_journaled_whole():
+    from pipecat.frames.frames import OutputTransportMessageFrame
+    from pipecat.tests.utils import run_test
+
+    from dialogue.types import Reply
+    from telephony.frames import BotReplyFrame
+    from telephony.journal import CallJournal
+    from telephony.speech import SpeechProcessor
+
+    class Synth:
+        sample_rate = 8000
+
+        def synthesize_stream(self, text):
+            yield b"\x01\x00" * 400
+
+    pulled: list[str] = []
+
+    def model():  # a language model writing its answer
+        for sentence in ("Wires cost 20 dollars.", "Incoming wires are free."):
+            pulled.append(sentence)
+            yield sentence
+
+    journal = CallJournal(None, "CAtest", None)
+    processor = SpeechProcessor(
+        Synth(), journal, lambda name: {"event": "mark", "mark": {"name": name}}
+    )
+    reply = Reply("", action="answer", sources=("transfers/wire",), stream=model())
+    down, _ = await run_test(
+        processor, frames_to_send=[BotReplyFrame(reply=reply, turn_id=2)], expected_down_frames=None
+    )
+    marks = [f.message["mark"]["name"] for f in down if isinstance(f, OutputTransportMessageFrame)]
+    assert marks == [
+        "bot:2:0:Wires cost 20 dollars.",
+        "bot:2:1:Incoming wires are free.",
+        "bot:2:end",
+    ]
+    assert pulled == ["Wires cost 20 dollars.", "Incoming wires are free."]
+    bot = [t for t in journal.turns if t["speaker"] == "bot"]
+    assert bot[-1]["text"] == "Wires cost 20 dollars. Incoming wires are free."
+    assert bot[-1]["meta"]["sources"] == ["transfers/wire"]
