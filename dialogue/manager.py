@@ -276,6 +276,7 @@ class DialogueManager:
         self._moods: list[Sentiment] = []
         self._quotes: list[str] = []
         self._last_intent: str | None = None
+        self._first_intent: str | None = None
 
     # --- the interface telephony and the CLI use --------------------------------------------
 
@@ -366,6 +367,18 @@ class DialogueManager:
             intent="goodbye",
             end_call=True,
         )
+
+    def call_fields(self) -> dict[str, str | None]:
+        """What the call was about (its first task, else "faq" when questions were answered)
+        and how the caller felt overall (negative if they were ever frustrated)."""
+        moods = self._moods
+        if "negative" in moods:
+            mood: str | None = "negative"
+        elif moods:
+            mood = moods[-1]
+        else:
+            mood = None
+        return {"intent": self._first_intent, "sentiment": mood}
 
     def slots(self) -> dict[str, Any]:
         """The running (or last) flow's slot values, as JSON."""
@@ -527,6 +540,7 @@ class DialogueManager:
             choices=self._choices,
         )
         self._last_intent = name
+        self._first_intent = self._first_intent or name
         self._remember_quote(text)
         named = self.services.retriever.find_entity(text) if self.services.retriever else None
         carried = _branch_of(self.context.entity) if self.context.entity else None
@@ -702,6 +716,7 @@ class DialogueManager:
             return None if quiet else self._no_answer(intent, confidence)
         self._failures = 0
         self._last_intent = "faq"
+        self._first_intent = self._first_intent or "faq"
         self._note_topic(text, found, answer.sources)
         self._asked_anything_else = True
         branch = _branch_of(found.entity) if found.entity else None

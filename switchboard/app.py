@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from loguru import logger
 
+from console.auth import ROLES, require_role
 from console.web import install_console
 from switchboard.engines import dialogue_services, piper_options, whisper_options
 from switchboard.kb_api import router as kb_router
@@ -82,7 +83,8 @@ def create_app(settings: Settings | None = None, resources: CallResources | None
     app = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.include_router(twilio_router)
-    app.include_router(kb_router)
+    # Knowledge search is for the people's side (the agent's copilot, supervisors, admins).
+    app.include_router(kb_router, dependencies=[Depends(require_role(*ROLES))])
     install_console(app, settings)
 
     @app.get("/health", tags=["ops"])

@@ -56,6 +56,9 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     print(f"flows:          {flows_dir} ({len(flows)} flows)")
     print(f"intents:        {len(intents.labels)} intents")
     print(f"data:           {settings.data_dir.resolve()}")
+    from switchboard.cli_users import print_demo_users
+
+    print_demo_users(settings)
     if args.skip_kb or settings.knowledge.default_collection != "demo_bank":
         return 0
     from knowledge.ingest import ingest

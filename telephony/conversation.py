@@ -113,6 +113,10 @@ class DialogueProcessor(FrameProcessor):
         elif self._idle_task is None:
             self._restart_idle()
 
+    def call_fields(self) -> dict[str, str | None]:
+        """The call's main intent and the caller's overall sentiment, for the call record."""
+        return self._dialogue.call_fields()
+
     async def cleanup(self):
         await super().cleanup()
         self._cancel_idle()

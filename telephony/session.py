@@ -305,6 +305,7 @@ async def run_call(websocket: WebSocket, resources: CallResources) -> None:
             start,
             reason,
             hang_up=dialogue.end_reason is not None and not transferred,
+            fields=dialogue.call_fields(),
         )
 
 
@@ -374,8 +375,11 @@ async def _finish(
     reason: str,
     *,
     hang_up: bool,
+    fields: dict[str, str | None] | None = None,
 ) -> None:
-    """Hang up if we ended the call; save the recording; close the call's record."""
+    """Hang up if we ended the call; save the recording; close the call's record with what
+    the supervisor's filters need (intent, sentiment; outcome "bot" unless a person took
+    over or a callback was arranged)."""
     if hang_up and start.call_sid and resources.call_control is not None:
         await resources.call_control.hang_up(start.call_sid)
     await journal.flush()
@@ -396,7 +400,20 @@ async def _finish(
             )
         except Exception as e:  # noqa: BLE001 - the call is over either way
             logger.error(f"call {journal.call_id}: could not close its record: {e}")
+        try:
+            await asyncio.to_thread(_close_fields, resources.store, journal.call_id, fields or {})
+        except Exception as e:  # noqa: BLE001 - the call is over either way
+            logger.error(f"call {journal.call_id}: could not set its outcome: {e}")
     logger.info(f"call {journal.call_id} ended: {reason}")
+
+
+def _close_fields(store, call_id: str, fields: dict[str, str | None]) -> None:
+    values = {k: v for k, v in fields.items() if v}
+    record = store.get_call(call_id)
+    if record is not None and record.outcome is None:
+        values["outcome"] = "bot"  # nobody else took the call: the assistant handled it
+    if values:
+        store.set_call_fields(call_id, **values)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

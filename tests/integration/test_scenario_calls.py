@@ -65,6 +65,7 @@ def test_balance_with_keypad_pin_then_goodbye(live_server, speech, resources):
         if t.speaker == "caller" and (t.meta or {}).get("intent") == "check_balance"
     ]
     assert flow_turns and flow_turns[-1].meta["slots"] == {"account": "savings"}
+    assert (record.outcome, record.intent) == ("bot", "check_balance")
 
 
 def test_follow_up_question_keeps_the_branch(live_server, speech, resources):

@@ -93,7 +93,20 @@ def test_kb_cli_json_and_http_api(tmp_path, monkeypatch, capsys):
 
     settings = Settings(_env_file=None, data_dir=tmp_path / "data")
     app = create_app(settings, resources=object())  # the KB route needs no call models
+    from console.users import create_user
+    from switchboard.records import CallStore
+
+    with CallStore(settings.call_store_url) as store:
+        create_user(store, "kim", "agent", "a long enough password")
     with TestClient(app) as client:
+        assert client.get("/api/kb/search", params={"q": "card"}).status_code == 401
+        token = client.get("/api/auth/csrf").json()["csrf_token"]
+        signed = client.post(
+            "/api/auth/signin",
+            json={"name": "kim", "password": "a long enough password"},
+            headers={"X-CSRF-Token": token},
+        )
+        assert signed.status_code == 200
         ok = client.get("/api/kb/search", params={"q": "I lost my card", "collection": "bank"})
         missing = client.get("/api/kb/search", params={"q": "hi", "collection": "nope"})
         empty = client.get("/api/kb/search", params={"q": "", "collection": "bank"})

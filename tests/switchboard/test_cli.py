@@ -107,7 +107,11 @@ def test_prepare_prints_the_model_paths(
     assert main(["prepare", "--skip-kb"]) == 0
     out = capsys.readouterr().out
     lines = dict(line.split(":", 1) for line in out.splitlines())
-    assert set(lines) == {"speech-to-text", "voice", "flows", "intents", "data"}
+    assert set(lines) == {
+        "speech-to-text", "voice", "flows", "intents", "data", "console user", "console"
+    }  # fmt: skip
+    assert "demo-supervisor (supervisor), password " in out
+    assert "demo-agent (agent), password " in out
     whisper = Path(lines["speech-to-text"].strip())
     assert (whisper / "model.bin").is_file()
     voice = Path(lines["voice"].strip())
