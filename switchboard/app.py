@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from console.web import install_console
 from switchboard.engines import dialogue_services, piper_options, whisper_options
 from switchboard.kb_api import router as kb_router
 from switchboard.records import CallStore
+from switchboard.retention import purge_daily
 from switchboard.settings import Settings, get_settings
 from telephony.call_control import TwilioCallControl
 from telephony.routes import router as twilio_router
@@ -71,9 +73,13 @@ def create_app(settings: Settings | None = None, resources: CallResources | None
     async def lifespan(app: FastAPI):
         app.state.resources = resources or load_resources(settings)
         app.state.console.start(app.state.resources)
+        purge = asyncio.create_task(
+            purge_daily(settings.recordings_dir, settings.recording_retention_days)
+        )
         try:
             yield
         finally:
+            purge.cancel()
             app.state.console.stop()
             if resources is None:
                 app.state.resources.close()

@@ -221,6 +221,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Field(Path("data"), description="Models cache, call store, recordings.")
+    recording_retention_days: int = Field(
+        90, ge=0, description="Days a call recording is kept; 0 keeps them."
+    )
     database_url: str | None = Field(
         None, description="Call-record store; default sqlite:///<data_dir>/calls.db."
     )

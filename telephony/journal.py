@@ -2,6 +2,9 @@
 
 Each turn is written to the call-record store as soon as it is known (in a thread, so the
 event loop never waits on the database); a crash mid-call loses at most the turn in flight.
+Personal data (card and account numbers, PINs, phone numbers, e-mail addresses, long digit
+strings, also spoken as words) is redacted before a turn is kept, logged or stored: the
+dialogue works on the live words, the record never sees them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from loguru import logger
 
 from switchboard.records import CallStore
+from switchboard.redaction import redact, redact_mapping
 from voice.audio import interleave_stereo, save_wav
 
 
@@ -41,6 +45,8 @@ class CallJournal:
         latency: dict[str, float] | None = None,
         meta: dict | None = None,
     ) -> None:
+        text = redact(text)
+        meta = redact_mapping(meta) if meta else meta
         turn = {
             "speaker": speaker,
             "text": text,
