@@ -306,6 +306,20 @@ def _cmd_intents_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from switchboard.records import upgrade
+    from switchboard.settings import get_settings
+
+    url = get_settings().call_store_url
+    try:
+        upgrade(url)
+    except Exception as e:  # noqa: BLE001 - one line for the operator, not a traceback
+        print(f"switchboard db upgrade: {e.__class__.__name__}: {e}", file=sys.stderr)
+        return 1
+    print(f"call store at the newest schema: {url.split('@')[-1]}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -369,6 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
     intents_classify = intents.add_parser("classify", help="classify stdin lines (JSON lines)")
     intents_classify.add_argument("--model", default=None, help="default: the demo bank model")
     intents_classify.set_defaults(func=_cmd_intents_classify)
+
+    db = sub.add_parser("db", help="the call-record store").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="migrate the store to the newest schema").set_defaults(
+        func=_cmd_db_upgrade
+    )
 
     from switchboard.cli_dialogue import add_commands
     from switchboard.cli_users import add_commands as add_user_commands

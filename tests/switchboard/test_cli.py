@@ -236,3 +236,17 @@ def test_call_against_a_closed_port_exits_1(capsys: pytest.CaptureFixture[str]) 
     captured = capsys.readouterr()
     assert captured.err.startswith(f"switchboard call: cannot connect to {url}")
     assert captured.out == ""
+
+
+def test_db_upgrade_creates_and_reports_the_store(
+    capsys: pytest.CaptureFixture[str], env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env.setenv("SWITCHBOARD_DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    assert main(["db", "upgrade"]) == 0
+    assert "call store at the newest schema" in capsys.readouterr().out
+    assert (tmp_path / "new.db").is_file()
+    assert main(["db", "upgrade"]) == 0  # twice is fine
+    env.setenv("SWITCHBOARD_DATABASE_URL", "mysql://nobody@nowhere/db")
+    get_settings.cache_clear()
+    assert main(["db", "upgrade"]) == 1
+    assert capsys.readouterr().err.startswith("switchboard db upgrade: ")
