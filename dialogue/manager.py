@@ -29,11 +29,11 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from dialogue.answers import AnswerGenerator, ExtractiveAnswerer, split_sentences
+from dialogue.answers import AnswerGenerator, ExtractiveAnswerer, split_sentences, tokens
 from dialogue.bank import BRANCHES, BankBackend
 from dialogue.engine import FlowRun, Identity, Step
 from dialogue.flows import FlowSpec, json_value, match_choice, say_list
@@ -712,6 +712,15 @@ class DialogueManager:
         if self.stream_answers and not isinstance(self.services.answerer, ExtractiveAnswerer):
             return self._streamed(text, found, intent, confidence)
         answer = self._generate(found.query, found)  # a follow-up carries its topic
+        if (
+            answer is not None
+            and len(found.passages) > 1
+            and self._said_before(answer.text)
+            and not set(tokens(text)) & set(tokens(answer.text))
+        ):
+            # "and how do I avoid it?" must not get the last answer again: try the next page
+            found = replace(found, passages=found.passages[1:])
+            answer = self._generate(found.query, found) or answer
         if answer is None:
             return None if quiet else self._no_answer(intent, confidence)
         self._failures = 0
@@ -816,6 +825,10 @@ class DialogueManager:
             sources=sources,
             stream=sentences(),
         )
+
+    def _said_before(self, text: str) -> bool:
+        said = to_spoken(text)
+        return any(s == "assistant" and t.startswith(said) for s, t in self.history[-4:])
 
     def _generate(self, question: str, found: Retrieval):
         context = [t for s, t in self.history[:-1] if s == "caller"][-self.config.context_turns :]

@@ -269,3 +269,10 @@ def test_an_llm_refusal_is_a_polite_no_answer(services) -> None:
     manager = replace(services, answerer=_StreamingLLM([])).conversation(stream_answers=True)
     spoken = list(manager.on_text("How much does a domestic wire transfer cost?").stream)
     assert "don't have information" in spoken[-1]
+
+
+def test_a_follow_up_does_not_get_the_same_answer_again(talk) -> None:
+    fee, avoid = talk("what's the overdraft fee?", "and how do I avoid it?")
+    assert fee.sources[0] == "accounts/overdraft"
+    assert avoid.action == "answer"
+    assert avoid.text != fee.text
