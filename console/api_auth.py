@@ -141,7 +141,7 @@ _PAGE = """<!doctype html>
 label,input,button{{display:block;width:100%;margin:.3rem 0;font-size:1rem}}
 input{{padding:.4rem;box-sizing:border-box}}.error{{color:#b00020}}</style></head>
 <body><h1>Switchboard</h1>
-{error}<form method="post" action="/signin">
+{error}<form method="post" action="/signin" data-testid="signin-form">
 <input type="hidden" name="{field}" value="{token}">
 <input type="hidden" name="next" value="{next}">
 <label for="name">Name</label><input id="name" name="name" autocomplete="username" required

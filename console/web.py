@@ -8,9 +8,12 @@ import asyncio
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from console import api_admin, api_auth, api_calls, api_handoffs
+from console import api_admin, api_auth, api_calls, api_dashboard, api_handoffs, pages
 from console.auth import SignInRequired
 from console.live import HandoffHub
 from console.security import SessionSigner, SignInLimiter
@@ -89,6 +92,14 @@ async def _sign_in_required(request: Request, exc: Exception):
     return api_auth.sign_in_redirect(request)
 
 
+async def _http_error(request: Request, exc: Exception):
+    """The console's pages answer a refusal or a missing record with a page; everything else
+    keeps FastAPI's JSON."""
+    if isinstance(exc, StarletteHTTPException) and request.url.path.startswith("/console/"):
+        return pages.error_page(request, exc.status_code, str(exc.detail))
+    return await http_exception_handler(request, exc)
+
+
 def install_console(
     app: FastAPI, settings: Settings, config: ConsoleSettings | None = None
 ) -> Console:
@@ -97,6 +108,8 @@ def install_console(
     console = Console(settings, config)
     app.state.console = console
     app.add_exception_handler(SignInRequired, _sign_in_required)
-    for module in (api_auth, api_calls, api_handoffs, api_admin):
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    for module in (api_auth, api_calls, api_handoffs, api_admin, api_dashboard, pages):
         app.include_router(module.router)
+    app.mount("/console/static", StaticFiles(directory=pages.STATIC_DIR), name="console-static")
     return console

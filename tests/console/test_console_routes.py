@@ -1,6 +1,8 @@
-"""Every route under /api/ tried as nobody and as each role. The table below is the access
-policy; a route that is not in it (a new one) fails ``test_every_api_route_is_in_the_table``
-until it is added there with its roles and given the matching ``require_role``."""
+"""Every route under /api/ and every page tried as nobody and as each role. The tables below
+(``ACCESS`` for the API, ``PAGES`` for the HTML) are the access policy; a route that is not in
+them (a new one) fails ``test_every_api_route_is_in_the_table`` or
+``test_every_page_is_in_the_table`` until it is added there with its roles and given the
+matching ``require_role``."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from console.live import Subscription
 PUBLIC = frozenset()
 STAFF = frozenset({"agent", "supervisor", "admin"})
 DESK = frozenset({"agent", "supervisor"})
+REVIEW = frozenset({"supervisor", "admin"})
 ADMIN = frozenset({"admin"})
 
 ACCESS: dict[tuple[str, str], frozenset[str] | None] = {
@@ -37,12 +40,29 @@ ACCESS: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/kb/documents"): ADMIN,
     ("POST", "/api/kb/reingest"): ADMIN,
     ("GET", "/api/kb/search"): STAFF,
+    ("GET", "/api/dashboard"): REVIEW,
 }
+
+PAGES: dict[tuple[str, str], frozenset[str] | None] = {
+    ("GET", "/signin"): None,  # public
+    ("POST", "/signin"): None,  # public (CSRF double-submit)
+    ("POST", "/signout"): STAFF,
+    ("GET", "/console"): STAFF,
+    ("GET", "/console/desk"): DESK,
+    ("GET", "/console/desk/{handoff_id}"): DESK,
+    ("GET", "/console/calls"): STAFF,
+    ("GET", "/console/calls/{call_id}"): STAFF,
+    ("GET", "/console/dashboard"): REVIEW,
+    ("GET", "/console/dashboard.csv"): REVIEW,
+}
+"""The HTML pages. Anonymous requests are sent to the sign-in page; a role that may not
+open a page gets 403 (an error page)."""
 
 NOT_YET_GUARDED: dict[tuple[str, str], str] = {}
 """Routes outside the console's files that still answer anybody. Shrink this to nothing."""
 
 GUARDED = [(method, path) for (method, path), roles in ACCESS.items() if roles is not None]
+GUARDED_PAGES = [(method, path) for (method, path), roles in PAGES.items() if roles is not None]
 WHO = [None, "agent", "supervisor", "admin"]
 
 
@@ -83,21 +103,24 @@ def test_every_api_route_is_in_the_table(console):
 
 
 def test_every_guarded_route_declares_the_roles_of_the_table(console):
+    table = {**ACCESS, **PAGES}
     for route in http_routes(console.app):
         for method in route.methods:
-            if (method, route.path) in ACCESS:
-                assert declared_roles(route) == ACCESS[(method, route.path)], route.path
+            if (method, route.path) in table:
+                assert declared_roles(route) == table[(method, route.path)], route.path
 
 
-def test_html_routes_outside_the_api_are_the_sign_in_form_only(console):
-    """Pages come later; each one will need a role check and a line in its own table."""
+def test_every_page_is_in_the_table(console):
+    """Every HTML route (outside /api/, the Twilio webhooks and the health check) is a page
+    of the table, with its roles."""
     pages = {
         (method, route.path)
         for route in http_routes(console.app)
         if not route.path.startswith(("/api/", "/twilio/", "/health"))
         for method in route.methods
+        if method != "HEAD"
     }
-    assert pages == {("GET", "/signin"), ("POST", "/signin"), ("POST", "/signout")}
+    assert pages == set(PAGES)
 
 
 @pytest.mark.parametrize("who", WHO, ids=lambda w: w or "nobody")
@@ -128,3 +151,20 @@ def test_each_route_as_each_role(console, method, path, who):
 def test_public_routes_answer_nobody(console, method, path):
     response = console.client().request(method, path)
     assert response.status_code in (200, 403, 422)  # 403: the sign-in's CSRF check
+
+
+@pytest.mark.parametrize("who", WHO, ids=lambda w: w or "nobody")
+@pytest.mark.parametrize("method,path", GUARDED_PAGES, ids=[f"{m} {p}" for m, p in GUARDED_PAGES])
+def test_each_page_as_each_role(console, method, path, who):
+    client = console.client(who)
+    url = re.sub(r"\{[a-z_]+\}", "nothing-here", path)
+    response = client.request(method, url, follow_redirects=False)
+    allowed = PAGES[(method, path)]
+    if who is None:
+        assert response.status_code == 303, response.text
+        assert response.headers["location"].startswith("/signin?next=")
+    elif who in allowed:
+        assert response.status_code not in (401, 403), response.text
+    else:
+        assert response.status_code == 403, response.text
+        assert response.headers["content-type"].startswith("text/html")
