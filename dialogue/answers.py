@@ -257,12 +257,15 @@ class ExtractiveAnswerer(AnswerGenerator):
         text = to_spoken("\n".join(c.sentence for c in chosen))
         return Answer(text=text, sources=sources, grounded=True)
 
-    def prepare(self, passages: Iterable[Passage], batch: int = 64) -> int:
+    def prepare(
+        self, passages: Iterable[Passage], batch: int = 16, embedder: Embedder | None = None
+    ) -> int:
         """Embed the sentences of ``passages`` ahead of time (the knowledge base, at start-up,
         in the background), so no caller waits for a passage seen for the first time.
         Returns how many sentences were embedded."""
         if self.embedder is None:
             return 0
+        embedder = embedder or self.embedder
         texts = [
             f"{_heading(p)}: {sentence}"
             for p in passages
@@ -274,7 +277,7 @@ class ExtractiveAnswerer(AnswerGenerator):
         missing = missing[:_SENTENCE_CACHE]
         for start in range(0, len(missing), batch):
             part = missing[start : start + batch]
-            vectors = self.embedder.embed(part)
+            vectors = embedder.embed(part)
             with self._lock:
                 self._vectors.update(zip(part, vectors, strict=True))
         return len(missing)

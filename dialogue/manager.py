@@ -24,7 +24,9 @@ milliseconds without an LLM (see ``benchmarks/dialogue_benchmark.py``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
 import threading
 import time
@@ -189,19 +191,27 @@ class DialogueServices:
         if not isinstance(self.answerer, ExtractiveAnswerer):
             return None
         if not background:
-            self._prepare_sentences()
+            self._prepare_sentences(background=False)
             return None
         thread = threading.Thread(target=self._prepare_sentences, name="answer-warm-up",
                                   daemon=True)  # fmt: skip
         thread.start()
         return thread
 
-    def _prepare_sentences(self) -> None:
+    def _prepare_sentences(self, *, background: bool = True) -> None:
         assert self.retriever is not None and isinstance(self.answerer, ExtractiveAnswerer)
         started = time.monotonic()
+        embedder = self.retriever.store.embedder
+        if background:
+            # One core at the lowest priority: calls arriving meanwhile keep theirs.
+            if not hasattr(embedder, "with_threads"):
+                return  # a remote embedder: vectors are made as passages are first used
+            embedder = embedder.with_threads(1)
+            with contextlib.suppress(OSError, AttributeError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         try:
             passages = list(self.retriever.store.passages(self.retriever.collection))
-            count = self.answerer.prepare(passages)
+            count = self.answerer.prepare(passages, embedder=embedder)
         except Exception as e:  # a missing collection or a closed store: answers still work
             logger.warning("answer warm-up skipped: %s", e)
             return

@@ -130,6 +130,7 @@ class OnnxEmbedder:
 
         self.name = name or Path(model_path).parent.name
         self.batch_size = batch_size
+        self._files = (Path(model_path), Path(tokenizer_path), max_tokens)
         tokenizer = Tokenizer.from_file(str(tokenizer_path))
         tokenizer.enable_truncation(max_length=max_tokens)
         pad_token = "[PAD]" if tokenizer.token_to_id("[PAD]") is not None else "<pad>"
@@ -148,6 +149,15 @@ class OnnxEmbedder:
         self._cache_lock = threading.Lock()
         width = self._session.get_outputs()[0].shape[-1]
         self.dimension = width if isinstance(width, int) else int(self.embed(["probe"]).shape[1])
+
+    def with_threads(self, threads: int) -> OnnxEmbedder:
+        """The same model in its own session limited to ``threads`` cores (background work
+        that must leave the other cores to live calls)."""
+        model, tokenizer, max_tokens = self._files
+        return OnnxEmbedder(
+            model, tokenizer, name=self.name, max_tokens=max_tokens,
+            batch_size=self.batch_size, intra_op_threads=threads,
+        )  # fmt: skip
 
     @classmethod
     def from_setting(cls, name_or_path: str, **options) -> OnnxEmbedder:

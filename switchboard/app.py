@@ -35,7 +35,7 @@ def load_resources(settings: Settings) -> CallResources:
     synthesizer.warm_up()
     smart_turn = get_smart_turn() if settings.turn.end_of_turn == "smart_turn" else None
     dialogue = dialogue_services(settings)
-    dialogue.warm_up()
+    warming = dialogue.warm_up()  # the answerer's sentence vectors: in the background
     twilio = settings.twilio
     control = (
         TwilioCallControl(
@@ -59,6 +59,7 @@ def load_resources(settings: Settings) -> CallResources:
         synthesizer=synthesizer,
         smart_turn=smart_turn,
         dialogue=dialogue,
+        warming=warming,
         store=store,
         call_control=control,
         phrase_cache=PhraseCache(settings.tts.cache_pieces),

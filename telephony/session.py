@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -62,6 +63,8 @@ class CallResources:
     call_control: CallControl | None
     phrase_cache: PhraseCache = field(default_factory=PhraseCache)
     active_calls: dict[str, asyncio.Task] = field(default_factory=dict)
+    warming: threading.Thread | None = None
+    """Background warm-up still running after start-up (tests wait for it)."""
     handoff_listeners: list[Callable[[HandoffRequested], None]] = field(default_factory=list)
     """Called with each handoff decision (the console's queue subscribes here)."""
 

@@ -37,6 +37,8 @@ def resources(base_settings: Settings):
 
     ingest_demo_kb(base_settings)
     loaded = load_resources(base_settings)
+    if loaded.warming is not None:
+        loaded.warming.join()  # timings in tests must not compete with the warm-up
     yield loaded
     loaded.close()
 
