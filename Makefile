@@ -25,6 +25,8 @@ run: prepare
 	$(BIN)/switchboard serve --host $(HOST) --port $(PORT)
 
 test: install
+	@# The browser tests drive Debian's Chromium (they are skipped without it); best effort.
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || true
 	$(BIN)/python -m pytest
 
 lint: install

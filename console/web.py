@@ -112,4 +112,9 @@ def install_console(
     for module in (api_auth, api_calls, api_handoffs, api_admin, api_dashboard, pages):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=pages.STATIC_DIR), name="console-static")
+    # --- the browser softphone (console/softphone.py) ---
+    from console import softphone
+
+    app.include_router(softphone.router)
+    # --- end of the softphone ---
     return console

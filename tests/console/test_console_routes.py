@@ -54,6 +54,7 @@ PAGES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/console/calls/{call_id}"): STAFF,
     ("GET", "/console/dashboard"): REVIEW,
     ("GET", "/console/dashboard.csv"): REVIEW,
+    ("GET", "/console/softphone"): STAFF,
 }
 """The HTML pages. Anonymous requests are sent to the sign-in page; a role that may not
 open a page gets 403 (an error page)."""
