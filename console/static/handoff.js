@@ -45,7 +45,9 @@
     for (const p of result.data.results) {
       const article = S.el("article", null, { class: "passage", "data-testid": "kb-passage" });
       article.appendChild(S.el("h4", p.title || p.id));
-      article.appendChild(S.el("p", p.source || p.id, { class: "muted small", "data-testid": "kb-source" }));
+      // A web address as it is; a file by its document id (not the server's path to it).
+      const source = /^https?:\/\//.test(p.source || "") ? p.source : p.id;
+      article.appendChild(S.el("p", source, { class: "muted small source", "data-testid": "kb-source" }));
       article.appendChild(S.el("p", p.text));
       box.appendChild(article);
     }
