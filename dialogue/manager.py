@@ -19,38 +19,54 @@ resolved) hand the caller to a person. A handoff produces a :class:`HandoffSumma
 a :class:`HandoffRequested` event; the call goes on (the transfer itself is telephony's).
 
 The manager never raises for what a caller says; it is synchronous and takes a few
-milliseconds without an LLM (see ``benchmarks/dialogue_benchmark.py``).
+milliseconds without an LLM (see ``benchmarks/dialogue_benchmark.py``). Its knowledge-base
+half is :mod:`dialogue.answering`; what calls share is :mod:`dialogue.services`; the phrase
+rules it routes on are in :mod:`dialogue.understanding`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import re
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from datetime import date
+from collections.abc import Callable
 from typing import Any
 
-from dialogue.answers import AnswerGenerator, ExtractiveAnswerer, split_sentences, tokens
-from dialogue.bank import BRANCHES, BankBackend
+from dialogue.answering import (
+    ANYTHING_ELSE,
+    KnowledgeAnswers,
+    _branch_of,
+    _Clarification,
+    _names_option,
+)
+from dialogue.bank import BRANCHES
 from dialogue.engine import FlowRun, Identity, Step
-from dialogue.flows import FlowSpec, json_value, match_choice, say_list
+from dialogue.flows import json_value
 from dialogue.handoff import HandoffReason, HandoffSummary, build_summary
-from dialogue.intents import UNKNOWN_INTENT, IntentModel
+from dialogue.intents import UNKNOWN_INTENT
 from dialogue.retrieval import (
     ConversationContext,
-    KnowledgeRetriever,
-    Option,
-    Retrieval,
-    topic_label,
+)
+from dialogue.services import (
+    DialogueConfig,
+    DialogueEvent,
+    DialogueServices,
+    HandoffRequested,
+    TaskCompleted,
 )
 from dialogue.spoken import to_spoken
 from dialogue.types import Action, Reply
 from dialogue.understanding import (
+    ALERTS,
+    ASKS_ABOUT,
+    ASKS_TO_DO,
+    FOLLOW_UP,
+    HAS_NEED,
+    HOW_TO,
+    KB_QUESTION,
+    OWN_MONEY,
+    PAYS_SOMEONE,
+    QUESTION,
+    THERE,
     Sentiment,
     is_agent_request,
     is_cancel,
@@ -68,188 +84,12 @@ from dialogue.understanding import (
 
 logger = logging.getLogger(__name__)
 
-ANYTHING_ELSE = "Is there anything else I can help you with?"
-_HOW_TO = re.compile(
-    r"^(?:(?:and|so|also|but|ok|okay|um|uh)\s+)*(?:how (?:do|does|can|would|should|long|much|many)"
-    r"|what (?:is|are|does) (?:the|a|an|your)|what's (?:the|a|your)|whats the|is there|are there"
-    r"|do you|does it|(?:can you |could you )?tell me (?:how|what|about|more)"
-    r"|(?:i have|i've got|quick) (?:a )?question|i(?:'d| would)? (?:like|want|wanted) to know"
-    r"|(?:can you |could you )?explain)\b"
-)
-# A question somewhere in the turn ("I got locked out, how long until I can try again").
-_ASKS_ABOUT = re.compile(
-    r"\b(?:how (?:do|does|can|long|much|many|often|soon)|what (?:do|does|should|is|are|happens)"
-    r"|what's|whats|when's|where's|how's|when (?:do|does|is|will|can)|where (?:do|does|is|can)"
-    r"|which|why"
-    r"|is (?:it|there|that)|are (?:there|you)|do (?:i|you|they)|does (?:it|that|the)"
-    r"|can i|could i|should i|will (?:it|i|they)|am i)\b"
-)
-_PAYS_SOMEONE = re.compile(r"\bpay(?:ing)? (?!(?:my|the|your) (?:own|other) )(?!(?:into|to) )\w")
-_THERE = re.compile(r"\b(?:there|that branch|that one|the same branch)\b")
-# The caller has the problem the task solves ("I lost my card, what should I do?").
-_HAS_NEED = re.compile(
-    r"\bi(?:'ve| have)? (?:lost|need|want|have to|broke|misplaced|dropped)\b"
-    r"|\bmy \w+(?: \w+)? (?:was|is|got|has been) (?:lost|stolen|broken|damaged|snapped)\b"
-)
-# Alerts are a question about a service, not the balance or payment they mention.
-_ALERTS = re.compile(
-    r"\b(?:text|email|e mail|notify|alert|message|warn) me (?:when|if)\b|\balerts?\b"
-    r"|\bnotifications?\b"
-)
-# The caller's own money: what the balance task answers.
-_OWN_MONEY = re.compile(
-    r"\b(?:balance|how much (?:money )?(?:do i|have i|i have|is (?:in|on|left))|in my|on my"
-    r"|my (?:checking|savings|account|credit card)|do i owe|i owe)\b"
-)
 # Slot values that show a task is meant ("fifty dollars", "next Monday", "City Power");
 # account and card types come up in questions too ("when's my credit card payment due").
 _TASK_EVIDENCE = frozenset({"amount", "date", "time", "number"})
-# Asking for the task to be done, not about it.
-_ASKS_TO_DO = re.compile(
-    r"\b(?:i want to|i'd like to|i would like to|i need to|please|help me|can you|could you"
-    r"|would you|i want you to|let's|go ahead"
-    r"|(?:can|could|may) i (?:please )?(?:make|book|schedule|set up|transfer|move|send|order|reset"
-    r"|replace|get a new|block|cancel|check my|pay (?:my|the|a|an|off|\d)))\b"
-)
-_FOLLOW_UP = re.compile(r"^(?:and|so|also|what about|how about|and what about)\b")
-# Asking about something ("what's your SWIFT code") rather than asking for it to be done
-# ("can you send a hundred dollars to savings").
-_LEAD = r"^(?:(?:and|so|also|but|oh|ok|okay|um|uh|actually|well|sorry|wait|no)\s+)*"
-_KB_QUESTION = re.compile(
-    _LEAD + r"(?:how|how's|what|what's|whats|when|when's|"
-    r"where|where's|which|who|why|is|are|do|does|should)\b"
-)
-_QUESTION = re.compile(
-    _LEAD + r"(?:how|what|what's|when|where|which|who|"
-    r"why|is|are|can|could|do|does|will|would|should)\b"
-)
 
 
-@dataclass(frozen=True)
-class DialogueConfig:
-    company_name: str = "Northwind Bank"
-    flow_confidence: float = 0.6
-    """An intent at least this sure starts its flow."""
-    switch_confidence: float = 0.9
-    """Mid-flow, another task's intent at least this sure replaces the running flow."""
-    max_failures: int = 2
-    max_unintelligible: int = 2
-    context_turns: int = 3
-    """Earlier caller turns given to the answer generator."""
-
-
-@dataclass(frozen=True)
-class HandoffRequested:
-    """Emitted when the assistant decides a person should take over."""
-
-    summary: HandoffSummary
-
-
-@dataclass(frozen=True)
-class TaskCompleted:
-    """Emitted when a self-service flow has done its action."""
-
-    flow: str
-    slots: dict[str, Any]
-    result: dict[str, Any]
-
-
-DialogueEvent = HandoffRequested | TaskCompleted
-
-
-@dataclass
-class DialogueServices:
-    """What every call's dialogue shares: models, knowledge, bank, flows. Thread-safe to
-    share; each call gets its own :class:`DialogueManager` from :meth:`conversation`."""
-
-    intents: IntentModel
-    retriever: KnowledgeRetriever | None
-    bank: BankBackend
-    flows: dict[str, FlowSpec]
-    answerer: AnswerGenerator = field(default_factory=ExtractiveAnswerer)
-    fallback_answerer: AnswerGenerator = field(default_factory=ExtractiveAnswerer)
-    config: DialogueConfig = field(default_factory=DialogueConfig)
-    today: Callable[[], date] = date.today
-    write_prose: Callable[[str, str], str] | None = None
-
-    def __post_init__(self) -> None:
-        # The quoting answerer reads meaning with the knowledge base's own embedder.
-        if self.retriever is not None:
-            for answerer in (self.answerer, self.fallback_answerer):
-                if isinstance(answerer, ExtractiveAnswerer) and answerer.embedder is None:
-                    answerer.embedder = self.retriever.store.embedder
-
-    def warm_up(self, *, background: bool = True) -> threading.Thread | None:
-        """Load what the first caller would otherwise wait for: the intent model's session,
-        the knowledge index, the entity list; then (in a background thread unless told
-        otherwise) the sentence vectors the answerer uses, a few seconds of work."""
-        self.intents.classify(["hello"])
-        if self.retriever is None:
-            return None
-        self.retriever.search("opening hours", None)
-        _ = self.retriever.entities
-        if not isinstance(self.answerer, ExtractiveAnswerer):
-            return None
-        if not background:
-            self._prepare_sentences(background=False)
-            return None
-        thread = threading.Thread(target=self._prepare_sentences, name="answer-warm-up",
-                                  daemon=True)  # fmt: skip
-        thread.start()
-        return thread
-
-    def _prepare_sentences(self, *, background: bool = True) -> None:
-        assert self.retriever is not None and isinstance(self.answerer, ExtractiveAnswerer)
-        started = time.monotonic()
-        embedder = self.retriever.store.embedder
-        if background:
-            # One core at the lowest priority: calls arriving meanwhile keep theirs.
-            if not hasattr(embedder, "with_threads"):
-                return  # a remote embedder: vectors are made as passages are first used
-            embedder = embedder.with_threads(1)
-            with contextlib.suppress(OSError, AttributeError):
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        try:
-            passages = list(self.retriever.store.passages(self.retriever.collection))
-            count = self.answerer.prepare(passages, embedder=embedder)
-        except Exception as e:  # a missing collection or a closed store: answers still work
-            logger.warning("answer warm-up skipped: %s", e)
-            return
-        logger.info("answer warm-up: %d sentences in %.1f s", count, time.monotonic() - started)
-
-    def close(self) -> None:
-        if self.retriever is not None:
-            self.retriever.store.close()
-        close = getattr(self.bank, "close", None)
-        if close is not None:
-            close()
-
-    def conversation(
-        self,
-        *,
-        call_id: str | None = None,
-        caller_number: str | None = None,
-        on_event: Callable[[DialogueEvent], None] | None = None,
-        stream_answers: bool = False,
-    ) -> DialogueManager:
-        """A new call's dialogue. With ``stream_answers`` (telephony), an LLM's answer comes
-        as ``Reply.stream`` so speech starts with its first sentence."""
-        return DialogueManager(
-            self,
-            call_id=call_id,
-            caller_number=caller_number,
-            on_event=on_event,
-            stream_answers=stream_answers,
-        )
-
-
-@dataclass(frozen=True)
-class _Clarification:
-    question: str
-    options: tuple[Option, ...]
-
-
-class DialogueManager:
+class DialogueManager(KnowledgeAnswers):
     """The dialogue state of one call. Methods return the :class:`Reply` to speak."""
 
     def __init__(
@@ -464,7 +304,7 @@ class DialogueManager:
         intent, confidence = prediction.intent, prediction.confidence
         if (
             intent == "transfer_money"
-            and _PAYS_SOMEONE.search(said)
+            and PAYS_SOMEONE.search(said)
             and "pay_bill" in self.services.flows
         ):
             intent = "pay_bill"  # paying a company is bill pay; a transfer is between own accounts
@@ -490,19 +330,19 @@ class DialogueManager:
         "what about Oak Avenue?", branch questions. A request to do it ("I'd like to send a
         hundred dollars to savings", "can you reset my password") is the task, and so is
         "what's my balance": it needs the caller's own account."""
-        if intent == "branch_hours" or _ALERTS.search(said):
+        if intent == "branch_hours" or ALERTS.search(said):
             return True
         if intent == "check_balance":  # "what's the balance on my savings" is the task
-            return bool(re.match(r"^how (?:do|can) i\b", said)) or not _OWN_MONEY.search(said)
+            return bool(re.match(r"^how (?:do|can) i\b", said)) or not OWN_MONEY.search(said)
         if intent == "reset_password" and re.search(r"\bpin\b", said) and "password" not in said:
             return True  # a card PIN is not the online-banking password the flow resets
-        if _HOW_TO.match(said):
+        if HOW_TO.match(said):
             return True
-        if _ASKS_TO_DO.search(said) or self._gives_slot_values(intent, text):
+        if ASKS_TO_DO.search(said) or self._gives_slot_values(intent, text):
             return False
-        if _FOLLOW_UP.match(said) and self.context.topic_document is not None:
+        if FOLLOW_UP.match(said) and self.context.topic_document is not None:
             return True
-        return bool(_KB_QUESTION.match(said) or _ASKS_ABOUT.search(said))
+        return bool(KB_QUESTION.match(said) or ASKS_ABOUT.search(said))
 
     def _offer_task(self, reply: Reply, intent: str, text: str) -> Reply:
         """After answering "I lost my card, what should I do?", offer to do it now."""
@@ -511,7 +351,7 @@ class DialogueManager:
             reply.action != "answer"
             or spec.action == "knowledge"
             or not spec.verify
-            or not _HAS_NEED.search(normalise(text))
+            or not HAS_NEED.search(normalise(text))
         ):
             return reply
         self._offered_task = (intent, text)
@@ -556,7 +396,7 @@ class DialogueManager:
         carried = _branch_of(self.context.entity) if self.context.entity else None
         if any(s.name == "branch" for s in spec.slots) and named is None and carried:
             # "book an appointment there" after a question about the Harbor Road branch
-            if spec.action == "knowledge" or _THERE.search(normalise(text)):
+            if spec.action == "knowledge" or THERE.search(normalise(text)):
                 self.flow.values["branch"] = carried
         step = self.flow.start(text)
         return self._flow_reply(step, "flow", intent=name, confidence=confidence, text=text)
@@ -588,32 +428,11 @@ class DialogueManager:
             ):
                 self._open.append(f"{flow.spec.title} not finished (caller moved on)")
                 return self._start_flow(other, text, prediction.confidence)
-            if _QUESTION.match(said):
+            if QUESTION.match(said):
                 side = self._side_question(text, said)
                 if side is not None:
                     return side
         return self._flow_reply(flow.handle(text), "flow")
-
-    def _side_question(self, text: str, said: str) -> Reply | None:
-        """A knowledge question asked in the middle of a flow: answer it, then ask again."""
-        retriever = self.services.retriever
-        if retriever is None:
-            return None
-        found = retriever.retrieve(text, self.context)
-        if not found.relevant:
-            return None
-        answer = self._generate(found.query, found)  # a follow-up carries its topic
-        if answer is None:
-            return None
-        assert self.flow is not None
-        again = self.flow.ask_again().text
-        return Reply(
-            f"{answer.text} {again}",
-            action="answer",
-            intent="faq",
-            sources=answer.sources,
-            meta={"slots": self.flow.slots()},
-        )
 
     def _flow_reply(
         self,
@@ -661,222 +480,12 @@ class DialogueManager:
             )
         return Reply(step.text, action="flow", intent=intent, confidence=confidence, meta=meta)
 
-    def _knowledge_flow(
-        self, step: Step, intent: str, confidence: float | None, meta: dict
-    ) -> Reply:
-        retriever = self.services.retriever
-        assert step.query is not None
-        question = self._last_caller()
-        if retriever is None:
-            return self._no_answer(intent, confidence)
-        if step.entity:
-            self.context.entity = step.entity
-        passages = retriever.search(f"{step.query} {question}", step.entity)
-        found = Retrieval(step.query, passages, step.entity)
-        answer = self._generate(question, found) if passages else None
-        if answer is None:
-            return self._no_answer(intent, confidence)
-        self._note_topic(question, found, answer.sources)
-        self._asked_anything_else = True
-        return Reply(
-            f"{answer.text} {ANYTHING_ELSE}",
-            action="answer",
-            intent=intent,
-            confidence=confidence,
-            sources=answer.sources,
-            meta=meta,
-        )
-
     def _choices(self, name: str, customer_id: str | None) -> list[str]:
         if name == "branches":
             return list(BRANCHES)
         if name == "payees" and customer_id:
             return self.services.bank.payees(customer_id)
         return []
-
-    # --- answers from the knowledge base ------------------------------------------------------
-
-    def _answer(
-        self, text: str, intent: str, confidence: float, *, quiet: bool = False
-    ) -> Reply | None:
-        """A grounded answer, a clarifying question, or "I don't know" (None instead when
-        ``quiet``: the caller has something else to try)."""
-        retriever = self.services.retriever
-        if retriever is None:
-            return None if quiet else self._no_answer(intent, confidence)
-        found = retriever.retrieve(text, self.context)
-        if not found.relevant:
-            return None if quiet else self._no_answer(intent, confidence)
-        if found.entity:
-            self.context.entity = found.entity
-        if len(found.options) >= 2:
-            self._clarifying = _Clarification(text, found.options)
-            labels = say_list([o.label for o in found.options])
-            return Reply(
-                f"Just to check, do you mean {labels}?",
-                action="clarify",
-                intent="faq",
-                confidence=confidence,
-                meta={"options": [o.label for o in found.options]},
-            )
-        if self.stream_answers and not isinstance(self.services.answerer, ExtractiveAnswerer):
-            return self._streamed(text, found, intent, confidence)
-        answer = self._generate(found.query, found)  # a follow-up carries its topic
-        if (
-            answer is not None
-            and len(found.passages) > 1
-            and self._said_before(answer.text)
-            and not set(tokens(text)) & set(tokens(answer.text))
-        ):
-            # "and how do I avoid it?" must not get the last answer again: try the next page
-            found = replace(found, passages=found.passages[1:])
-            answer = self._generate(found.query, found) or answer
-        if answer is None:
-            return None if quiet else self._no_answer(intent, confidence)
-        self._failures = 0
-        self._last_intent = "faq"
-        self._first_intent = self._first_intent or "faq"
-        self._note_topic(text, found, answer.sources)
-        self._asked_anything_else = True
-        branch = _branch_of(found.entity) if found.entity else None
-        return Reply(
-            f"{answer.text} {ANYTHING_ELSE}",
-            action="answer",
-            intent="faq" if intent in (UNKNOWN_INTENT, "out_of_scope") else intent,
-            confidence=confidence,
-            sources=answer.sources,
-            meta={"slots": {"branch": branch}} if intent == "branch_hours" and branch else {},
-        )
-
-    def _resolve_clarification(self, text: str, said: str) -> Reply | None:
-        pending = self._clarifying
-        assert pending is not None
-        self._clarifying = None
-        labels = [o.label for o in pending.options]
-        if is_repeat_request(said):
-            self._clarifying = pending
-            return Reply(f"Do you mean {say_list(labels)}?", action="clarify", intent="repeat")
-        if len(said.split()) > 5 and _QUESTION.match(said):
-            return None  # a new question, not a choice
-        chosen = match_choice(said, labels, pending=True)
-        if chosen is None and self.services.retriever is not None:
-            entity = self.services.retriever.find_entity(text)
-            chosen = next((o.label for o in pending.options if entity and o.entity == entity), None)
-        if chosen is None:
-            prediction = self.services.intents.classify([text])[0]
-            if len(said.split()) > 4 or prediction.intent in self.services.flows:
-                return None  # a new request: handle it as one
-            self._failures += 1
-            if self._failures >= self.config.max_failures:
-                self._open.append(f"the question {pending.question!r} (clarification unresolved)")
-                return self._handoff("repeated_failures", text)
-            self._clarifying = pending
-            return Reply(f"Sorry, which one: {say_list(labels)}?", action="clarify", intent="faq")
-        option = next(o for o in pending.options if o.label == chosen)
-        assert self.services.retriever is not None
-        found = self.services.retriever.retrieve_option(pending.question, option)
-        if option.entity:
-            self.context.entity = option.entity
-        answer = self._generate(pending.question, found) if found.relevant else None
-        if answer is None:
-            return self._no_answer("faq", None)
-        self._failures = 0
-        self._note_topic(pending.question, found, answer.sources)
-        self._asked_anything_else = True
-        return Reply(
-            f"{answer.text} {ANYTHING_ELSE}", action="answer", intent="faq", sources=answer.sources
-        )
-
-    def _streamed(
-        self, text: str, found: Retrieval, intent: str, confidence: float | None
-    ) -> Reply:
-        """An LLM's answer as it is written: the reply's sentences come from a generator the
-        speech stage drives. What was said is recorded when the generator finishes."""
-        question = found.query
-        context = [t for s, t in self.history[:-1] if s == "caller"][-self.config.context_turns :]
-        sources = tuple(dict.fromkeys(p.document_id for p in found.passages[:3]))
-        reply_intent = "faq" if intent in (UNKNOWN_INTENT, "out_of_scope") else intent
-
-        def sentences() -> Iterator[str]:
-            said: list[str] = []
-            try:
-                for sentence in self.services.answerer.stream(
-                    question, found.passages, context=context
-                ):
-                    said.append(to_spoken(sentence))
-                    yield said[-1]
-            except Exception as e:  # the endpoint failed: quote the passage if nothing was said
-                logger.warning("streamed answer failed: %s", e)
-                if not said:
-                    fallback = self.services.fallback_answerer.answer(
-                        question, found.passages, context=context
-                    )
-                    for sentence in split_sentences(fallback.text) if fallback else []:
-                        said.append(sentence)
-                        yield sentence
-            if said:
-                self._failures = 0
-                self._note_topic(text, found, sources)
-                self._asked_anything_else = True
-                closing = ANYTHING_ELSE
-            else:
-                closing = self._no_answer(intent, confidence).text
-            said.append(closing)
-            yield closing
-            spoken = " ".join(said)
-            self.history.append(("assistant", spoken))
-            self._last = Reply(spoken, action="answer", intent=reply_intent, sources=sources)
-
-        return Reply(
-            "",
-            action="answer",
-            intent=reply_intent,
-            confidence=confidence,
-            sources=sources,
-            stream=sentences(),
-        )
-
-    def _said_before(self, text: str) -> bool:
-        said = to_spoken(text)
-        return any(s == "assistant" and t.startswith(said) for s, t in self.history[-4:])
-
-    def _generate(self, question: str, found: Retrieval):
-        context = [t for s, t in self.history[:-1] if s == "caller"][-self.config.context_turns :]
-        try:
-            return self.services.answerer.answer(question, found.passages, context=context)
-        except Exception as e:  # an LLM endpoint down: quote the passage instead
-            logger.warning("answer generator failed, using extractive: %s", e)
-            return self.services.fallback_answerer.answer(question, found.passages, context=context)
-
-    def _note_topic(self, question: str, found: Retrieval, sources: tuple[str, ...]) -> None:
-        """Remember what was answered, so a follow-up can lean on it."""
-        self.context.topic_question = question
-        self.context.topic_document = sources[0] if sources else None
-        best = next((p for p in found.passages if sources and p.document_id == sources[0]), None)
-        if best is not None:
-            self.context.entity = best.entity  # a question on another subject drops the branch
-            self.context.topic_label = topic_label(best)
-        self.context.caller_turns.append(question)
-        self.done.append(f"answered {question!r} from {', '.join(sources)}")
-
-    def _no_answer(self, intent: str, confidence: float | None) -> Reply:
-        self._failures += 1
-        if self._failures >= self.config.max_failures:
-            self._open.append(f"the question {self._last_caller()!r} (no answer found)")
-            return self._handoff("repeated_failures", self._last_caller())
-        self._offered_person = True
-        if intent == "out_of_scope":
-            text = (
-                "I'm sorry, I can't help with that. I can help with your accounts, cards, "
-                f"payments and questions about {self.config.company_name}. "
-                "Would you like to speak to a person?"
-            )
-        else:
-            text = (
-                "I'm sorry, I don't have information about that. "
-                "Would you like me to put you through to a colleague?"
-            )
-        return Reply(text, action="fallback", intent=intent, confidence=confidence)
 
     # --- handoff --------------------------------------------------------------------------------
 
@@ -992,14 +601,6 @@ class DialogueManager:
 
     def _last_caller(self) -> str:
         return next((t for s, t in reversed(self.history) if s == "caller"), "")
-
-
-def _names_option(said: str, pending: _Clarification) -> bool:
-    return match_choice(said, [o.label for o in pending.options], pending=True) is not None
-
-
-def _branch_of(entity: str) -> str | None:
-    return next((b for b in BRANCHES if entity.lower().startswith(b.lower())), None)
 
 
 def _describe_done(flow: FlowRun) -> str:

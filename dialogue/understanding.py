@@ -210,7 +210,75 @@ def is_unintelligible(text: str) -> bool:
     return len(words) == 1 and len(words[0]) == 1 and not words[0].isdigit() and words[0] != "i"
 
 
+# --- phrases the dialogue manager routes on ----------------------------------------------------
+# Applied to ``normalise``d text. They tell a question about a task ("how do I order
+# checks?") from a request to do it ("I'd like to order checks"), and spot follow-ups.
+
+HOW_TO = re.compile(
+    r"^(?:(?:and|so|also|but|ok|okay|um|uh)\s+)*(?:how (?:do|does|can|would|should|long|much|many)"
+    r"|what (?:is|are|does) (?:the|a|an|your)|what's (?:the|a|your)|whats the|is there|are there"
+    r"|do you|does it|(?:can you |could you )?tell me (?:how|what|about|more)"
+    r"|(?:i have|i've got|quick) (?:a )?question|i(?:'d| would)? (?:like|want|wanted) to know"
+    r"|(?:can you |could you )?explain)\b"
+)
+# A question somewhere in the turn ("I got locked out, how long until I can try again").
+ASKS_ABOUT = re.compile(
+    r"\b(?:how (?:do|does|can|long|much|many|often|soon)|what (?:do|does|should|is|are|happens)"
+    r"|what's|whats|when's|where's|how's|when (?:do|does|is|will|can)|where (?:do|does|is|can)"
+    r"|which|why"
+    r"|is (?:it|there|that)|are (?:there|you)|do (?:i|you|they)|does (?:it|that|the)"
+    r"|can i|could i|should i|will (?:it|i|they)|am i)\b"
+)
+PAYS_SOMEONE = re.compile(r"\bpay(?:ing)? (?!(?:my|the|your) (?:own|other) )(?!(?:into|to) )\w")
+THERE = re.compile(r"\b(?:there|that branch|that one|the same branch)\b")
+# The caller has the problem the task solves ("I lost my card, what should I do?").
+HAS_NEED = re.compile(
+    r"\bi(?:'ve| have)? (?:lost|need|want|have to|broke|misplaced|dropped)\b"
+    r"|\bmy \w+(?: \w+)? (?:was|is|got|has been) (?:lost|stolen|broken|damaged|snapped)\b"
+)
+# Alerts are a question about a service, not the balance or payment they mention.
+ALERTS = re.compile(
+    r"\b(?:text|email|e mail|notify|alert|message|warn) me (?:when|if)\b|\balerts?\b"
+    r"|\bnotifications?\b"
+)
+# The caller's own money: what the balance task answers.
+OWN_MONEY = re.compile(
+    r"\b(?:balance|how much (?:money )?(?:do i|have i|i have|is (?:in|on|left))|in my|on my"
+    r"|my (?:checking|savings|account|credit card)|do i owe|i owe)\b"
+)
+# Asking for the task to be done, not about it.
+ASKS_TO_DO = re.compile(
+    r"\b(?:i want to|i'd like to|i would like to|i need to|please|help me|can you|could you"
+    r"|would you|i want you to|let's|go ahead"
+    r"|(?:can|could|may) i (?:please )?(?:make|book|schedule|set up|transfer|move|send|order|reset"
+    r"|replace|get a new|block|cancel|check my|pay (?:my|the|a|an|off|\d)))\b"
+)
+FOLLOW_UP = re.compile(r"^(?:and|so|also|what about|how about|and what about)\b")
+# Asking about something ("what's your SWIFT code") rather than asking for it to be done
+# ("can you send a hundred dollars to savings").
+_LEAD = r"^(?:(?:and|so|also|but|oh|ok|okay|um|uh|actually|well|sorry|wait|no)\s+)*"
+KB_QUESTION = re.compile(
+    _LEAD + r"(?:how|how's|what|what's|whats|when|when's|"
+    r"where|where's|which|who|why|is|are|do|does|should)\b"
+)
+QUESTION = re.compile(
+    _LEAD + r"(?:how|what|what's|when|where|which|who|"
+    r"why|is|are|can|could|do|does|will|would|should)\b"
+)
+
+
 __all__ = [
+    "ALERTS",
+    "ASKS_ABOUT",
+    "ASKS_TO_DO",
+    "FOLLOW_UP",
+    "HAS_NEED",
+    "HOW_TO",
+    "KB_QUESTION",
+    "OWN_MONEY",
+    "PAYS_SOMEONE",
+    "QUESTION",
+    "THERE",
     "Sentiment",
     "is_agent_request",
     "is_cancel",
