@@ -12,6 +12,7 @@ the same role checks and the same redaction, and the roles a page needs are its
 * ``/console/calls``: the calls list with filters; ``/console/calls/{id}``: one call with
   its recording following the transcript.
 * ``/console/dashboard`` (and ``.csv``): the figures of ``console.dashboard``.
+* ``/console/admin``: user accounts and the knowledge base (``console.api_admin``), admins only.
 """
 
 from __future__ import annotations
@@ -25,9 +26,19 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from loguru import logger
 
-from console import api_calls, api_dashboard, api_handoffs, dashboard
-from console.auth import DESK, REVIEWERS, ROLES, AnyUser, CurrentUser, DeskUser, Reviewer
+from console import api_admin, api_calls, api_dashboard, api_handoffs, dashboard
+from console.auth import (
+    DESK,
+    REVIEWERS,
+    ROLES,
+    Admin,
+    AnyUser,
+    CurrentUser,
+    DeskUser,
+    Reviewer,
+)
 from console.auth import get_console as _console
 from console.security import CSRF_FIELD
 from console.views import DISPOSITIONS
@@ -44,6 +55,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Calls", "/console/calls", ROLES),
     ("Dashboard", "/console/dashboard", REVIEWERS),
     ("Softphone", "/console/softphone", ROLES),
+    ("Admin", "/console/admin", ("admin",)),
 )
 """The navigation: label, path, the roles that may open it (a link a role cannot use is
 not shown). The softphone page is served by its own module."""
@@ -293,6 +305,36 @@ async def dashboard_csv(
         dashboard.to_csv(fig),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# --- administration ----------------------------------------------------------------------
+
+
+@router.get("/console/admin")
+async def admin_page(request: Request, user: Admin) -> Response:
+    """Users and the knowledge base. The forms call ``/api/users`` and ``/api/kb/...``
+    (``static/admin.js``); a knowledge store that cannot be opened is said on the page,
+    which still manages users."""
+    from knowledge.loaders import SUPPORTED_EXTENSIONS
+
+    users = await api_admin.list_users(request, user)
+    collections, kb_error = [], None
+    try:
+        collections = await api_admin.list_collections(request, user)
+    except Exception as e:  # noqa: BLE001 - shown on the page, not raised into it
+        logger.warning("the admin page could not list the knowledge base: {}", e)
+        kb_error = f"The knowledge base could not be read: {e}"
+    return render(
+        request,
+        user,
+        "admin.html",
+        users=users,
+        roles=ROLES,
+        collections=collections,
+        kb_error=kb_error,
+        default_collection=_console(request).settings.knowledge.default_collection,
+        extensions=sorted(SUPPORTED_EXTENSIONS),
     )
 
 

@@ -55,6 +55,7 @@ PAGES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/console/dashboard"): REVIEW,
     ("GET", "/console/dashboard.csv"): REVIEW,
     ("GET", "/console/softphone"): STAFF,
+    ("GET", "/console/admin"): ADMIN,
 }
 """The HTML pages. Anonymous requests are sent to the sign-in page; a role that may not
 open a page gets 403 (an error page)."""
