@@ -41,8 +41,10 @@ def _why_no_browser() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator:
+    """Playwright's sync API runs an event loop on the main thread while it is open, so it
+    must close after each browser module: tests that follow call ``asyncio.run``."""
     reason = _why_no_browser()
     if reason:
         pytest.skip(reason)
@@ -52,7 +54,7 @@ def playwright_driver() -> Iterator:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(playwright_driver) -> Iterator:
     browser = launch(playwright_driver)
     yield browser
