@@ -82,8 +82,15 @@ def redact_with_spans(text: str) -> tuple[str, list[Redaction]]:
     return _redact(text, None)
 
 
+IDENTIFIER_KEYS = frozenset(
+    {"call_id", "call_sid", "stream_sid", "customer_id", "handoff_id", "created_at", "reference"}
+)
+"""Keys whose values are our own identifiers and timestamps, never personal data."""
+
+
 def redact_mapping(obj: Any) -> Any:
-    """A copy of ``obj`` with every string in nested dicts, lists and tuples redacted.
+    """A copy of ``obj`` with every string in nested dicts, lists and tuples redacted, except
+    under :data:`IDENTIFIER_KEYS` (a call SID is not a long number to hide).
 
     Keys are kept as they are, and they say what a bare value is: under ``"pin"`` the slot
     value "4821" is a PIN and under ``"account_number"`` "12345678" is an account, although
@@ -98,7 +105,10 @@ def _redact_obj(obj: Any, hint: str | None) -> Any:
     if isinstance(obj, str):
         return _redact(obj, hint)[0]
     if isinstance(obj, Mapping):
-        return {key: _redact_obj(value, _key_cue(key) or hint) for key, value in obj.items()}
+        return {
+            key: value if key in IDENTIFIER_KEYS else _redact_obj(value, _key_cue(key) or hint)
+            for key, value in obj.items()
+        }
     if isinstance(obj, list):
         return [_redact_obj(item, hint) for item in obj]
     if isinstance(obj, tuple):

@@ -196,3 +196,15 @@ def test_redact_mapping_keeps_keys_and_plain_values():
     assert redact_mapping("pin 4821") == "pin [PIN]"
     assert redact_mapping([]) == []
     assert redact_mapping(12345678) == 12345678
+
+
+def test_identifiers_in_a_mapping_are_kept():
+    summary = {
+        "call_id": "CA51108a30f9b8484396657ee26885b22f",
+        "created_at": "2026-11-28T09:00:00+00:00",
+        "key_quotes": ["my account number is 12345678"],
+    }
+    kept = redact_mapping(summary)
+    assert kept["call_id"] == summary["call_id"]
+    assert kept["created_at"] == summary["created_at"]
+    assert kept["key_quotes"] == ["my account number is [ACCOUNT]"]
