@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 prepare: install
-	$(BIN)/switchboard prepare
+	SWITCHBOARD_HOST=$(HOST) SWITCHBOARD_PORT=$(PORT) $(BIN)/switchboard prepare
 
 run: prepare
 	$(BIN)/switchboard serve --host $(HOST) --port $(PORT)
