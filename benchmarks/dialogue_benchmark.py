@@ -187,14 +187,19 @@ def measure(services: DialogueServices, scenarios: list[dict]) -> dict:
 
 
 GGUF_NOTES = [
-    "A 135M model (SmolLM2-135M-Instruct) is a smoke test of the real path, not a model "
-    "to answer callers with: the scenario pass rate under it is expected to be low. The "
-    "scenarios check the wording (`reply_contains`) and the sources of the extractive "
-    "answers; a model this small paraphrases or misquotes figures, cites passages it was "
-    "not given or none (so the sources differ), and sometimes refuses, which turns the "
-    'turn into "I don\'t know" and changes the rest of the conversation. Flows, '
-    "handoffs and clarifications do not use the model and pass as before. The latency "
-    "figures are the useful part: a larger model costs roughly in proportion to its size.",
+    "SmolLM2-135M-Instruct is a smoke test of the real path, not a model to answer callers "
+    "with, and the scenario pass rate under it is expected to be low. The scenarios check "
+    "what the extractive answer says (`reply_contains`: a fee, an hour, a phone number) and "
+    "its sources. A 135M model mostly repeats the caller's question back "
+    '("The caller\'s question is: ...") instead of answering, rarely cites a passage (an '
+    "answer without a citation is attributed to the best passage), never replied "
+    "NO_ANSWER here, sometimes repeats one sentence up to the 200-token limit (the "
+    "slowest turns), and the handoff notes it wrote when we read them were made up. The "
+    "scenarios that still pass are mostly those whose checked turns the model does not "
+    "word: flows, keypad, handoffs and clarifications. What this row shows is latency. "
+    "Even a model this small takes seconds per answer on 2 cores, and a model that "
+    "answers well (a few billion parameters) costs roughly in proportion to its size, so "
+    "on a CPU like this one it belongs on a GPU or behind the `openai` answerer.",
 ]
 
 
