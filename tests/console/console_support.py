@@ -5,12 +5,7 @@ server in a thread."""
 from __future__ import annotations
 
 import functools
-import socket
-import threading
-import time
 import types
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +18,7 @@ from console.store import ConsoleStore
 from switchboard.app import create_app
 from switchboard.records import CallStore
 from switchboard.settings import Settings
+from tests.conftest import serve  # noqa: F401 - the one uvicorn-in-a-thread helper
 
 PASSWORD = "correct horse battery"
 ACCOUNTS = {"ana": "agent", "bo": "agent", "sue": "supervisor", "ada": "admin"}
@@ -123,28 +119,3 @@ def build_console(url: str, data_dir: Path, **settings: Any) -> ConsoleApp:
     for name, role in ACCOUNTS.items():
         store.add_user(name, role, password_hash())
     return ConsoleApp(app, store, resources, config)
-
-
-@contextmanager
-def serve(app) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a thread (lifespan included); yields its base URL."""
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
