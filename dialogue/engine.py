@@ -180,21 +180,12 @@ class FlowRun:
             and _named_slot(normalise(text), self.spec)
         ):
             return True
-        customer = self.identity.customer.id if self.identity.customer else None
         for slot in self.spec.slots:
             if slot.kind == "text" and slot.name != self.pending:
                 continue
             if kinds is not None and slot.kind not in kinds:
                 continue
-            options = self._choices(slot.choices, customer) if isinstance(slot.choices, str) else ()
-            value = extract_slot(
-                slot,
-                text,
-                today=self.today,
-                choices=options,
-                pending=slot.name == self.pending,
-                other_roles=self._several_accounts,
-            )
+            value = self._read(slot, text, pending=self.pending)
             if value is not None and slot.kind != "text" and self.values.get(slot.name) != value:
                 return True
         return False
@@ -300,17 +291,8 @@ class FlowRun:
     def _absorb(self, text: str, *, pending: str | None, overwrite: bool = True) -> list[str]:
         """Read every slot's value from ``text``; returns the names that changed."""
         changed = []
-        customer = self.identity.customer.id if self.identity.customer else None
         for slot in self.spec.slots:
-            options = self._choices(slot.choices, customer) if isinstance(slot.choices, str) else ()
-            value = extract_slot(
-                slot,
-                text,
-                today=self.today,
-                choices=options,
-                pending=slot.name == pending,
-                other_roles=self._several_accounts,
-            )
+            value = self._read(slot, text, pending=pending)
             if value is None or not _in_range(slot, value):
                 continue
             if slot.name in self.values and not overwrite:
@@ -321,6 +303,19 @@ class FlowRun:
                 changed.append(slot.name)
                 self._swap_if_same(slot, previous, changed)
         return changed
+
+    def _read(self, slot: SlotSpec, text: str, *, pending: str | None) -> Any:
+        """``slot``'s value in ``text`` (with the bank's list for a dynamic choice), or None."""
+        customer = self.identity.customer.id if self.identity.customer else None
+        options = self._choices(slot.choices, customer) if isinstance(slot.choices, str) else ()
+        return extract_slot(
+            slot,
+            text,
+            today=self.today,
+            choices=options,
+            pending=slot.name == pending,
+            other_roles=self._several_accounts,
+        )
 
     def _swap_if_same(self, slot: SlotSpec, previous: Any, changed: list[str]) -> None:
         """ "No, from savings" when the money was going to savings: swap the two accounts."""
