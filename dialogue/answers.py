@@ -143,6 +143,8 @@ class _Candidate:
     """Which passage it came from: 0 for the best."""
     position: int
     score: float
+    kinds: frozenset[str] = frozenset()
+    """The kinds of answer asked for that it holds (and that added to its score)."""
 
 
 class ExtractiveAnswerer(AnswerGenerator):
@@ -224,11 +226,17 @@ class ExtractiveAnswerer(AnswerGenerator):
         weights = _rarity(self._weights(question, context or []), sentences)
         wanted = _answer_types(question)
         candidates = []
+        previous = (-1, False)  # (passage, shared a word) of the sentence before
         for rank, position, sentence, heading in sentences:
             score = _overlap(sentence, weights, heading)
-            if score > 0:  # the kind of answer counts only where the topic is shared
-                score += _TYPE_BONUS * len(wanted & _types(sentence))
-            candidates.append(_Candidate(sentence, rank, position, score))
+            # The kind of answer counts only where the topic is shared: by the sentence, or
+            # by the one before when this one goes on about it ("Call phone banking on ...
+            # It is open 24 hours a day.").
+            shared = score > 0 or (_CONTINUES.match(sentence) and previous == (rank, True))
+            kinds = wanted & _types(sentence) if shared else set()
+            previous = (rank, score > 0)
+            score += _TYPE_BONUS * len(kinds)
+            candidates.append(_Candidate(sentence, rank, position, score, frozenset(kinds)))
         if self.embedder is not None and candidates:
             candidates = self._add_meaning(question, candidates, used)
         scoring = [c for c in candidates if c.score > 0]
@@ -246,11 +254,24 @@ class ExtractiveAnswerer(AnswerGenerator):
             # An FAQ answer's first sentence is its gist; so is a section's whose heading
             # is what was asked about ("What you need" for "what do I need to bring").
             chosen.append(candidates[0])
-        for candidate in sorted(scoring, key=lambda c: (-c.score, c.rank, c.position)):
-            if len(chosen) >= self.max_sentences:
+        while len(chosen) < self.max_sentences:
+            # A question that asks for two kinds of answer ("what number do I call at 2 in
+            # the morning?": a phone number and hours) is answered with one of each: a kind
+            # already given no longer adds to the other sentences' scores.
+            given = set().union(*(c.kinds for c in chosen))
+            left = [c for c in scoring if c not in chosen]
+            if not left:
                 break
-            if candidate not in chosen:
-                chosen.append(candidate)
+            chosen.append(
+                max(
+                    left,
+                    key=lambda c: (
+                        c.score - _TYPE_BONUS * len(given & c.kinds),
+                        -c.rank,
+                        -c.position,
+                    ),
+                )
+            )
         chosen.sort(key=lambda c: (c.rank, c.position))
 
         sources = tuple(dict.fromkeys(used[c.rank].document_id for c in chosen))
@@ -366,6 +387,9 @@ _HOLDS = {
 }
 
 
+_CONTINUES = re.compile(r"(?:It|They|This|That|These|Those|He|She)\b")
+
+
 def _answer_types(question: str) -> set[str]:
     return {kind for kind, pattern in _ASKS.items() if pattern.search(question)}
 
@@ -378,6 +402,22 @@ _CROSS_REFERENCE = re.compile(
     r"\b(?:see|read|check) (?:the|our) (?:document|page|section|article|guide)s? (?:on|about)\b",
     re.IGNORECASE,
 )
+
+
+def cross_references(text: str) -> list[tuple[str, str]]:
+    """(sentence, what it points at) for each "see the document on X" sentence of ``text``:
+    "For how long each step takes, see the document on the chargeback timeline." points at
+    "the chargeback timeline"."""
+    found = []
+    for sentence in split_sentences(text):
+        match = _CROSS_REFERENCE.search(sentence)
+        if match:
+            target = sentence[match.end() :].strip().rstrip(".!?").strip()
+            if target:
+                found.append((sentence, target))
+    return found
+
+
 _PLAIN_WORD = re.compile(r"[a-z]+")
 _FUNCTION_WORDS = frozenset(
     "a an the and or of to in on at for with from by is are was be do does did i you we they it"
@@ -397,4 +437,10 @@ def _is_faq(passage: Passage) -> bool:
     return passage.metadata.get("kind") == "faq"
 
 
-__all__ = ["Answer", "AnswerGenerator", "ExtractiveAnswerer", "split_sentences"]
+__all__ = [
+    "Answer",
+    "AnswerGenerator",
+    "ExtractiveAnswerer",
+    "cross_references",
+    "split_sentences",
+]

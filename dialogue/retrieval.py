@@ -18,7 +18,7 @@ import logging
 import re
 from dataclasses import dataclass, field, replace
 
-from dialogue.answers import tokens
+from dialogue.answers import cross_references, tokens
 from dialogue.flows import match_choice
 from dialogue.understanding import normalise
 from knowledge.store import KnowledgeStore, KnowledgeStoreError
@@ -87,6 +87,12 @@ class KnowledgeRetriever:
         lexical_weight: how much the exact words (BM25 relative to the best hit) add to the
             dense score when ordering: 0.2 was best on the demo bank's question set
             (recall@1 0.714 vs 0.704 dense-only and 0.684 with RRF fusion).
+        reference_margin: when the best passage answers the question by pointing elsewhere
+            ("for how long each step takes, see the document on the chargeback timeline"),
+            the document it points at comes first if it scored within this of the best.
+        title_margin: a document whose title the question names in full ("savings
+            account" for "Savings accounts") comes first if it scored within this of a best
+            passage whose title names something else ("Checking accounts").
     """
 
     def __init__(
@@ -98,7 +104,8 @@ class KnowledgeRetriever:
         ambiguity_margin: float = 0.04,
         top_k: int = 6,
         lexical_weight: float = 0.2,
-        heading_weight: float = 0.05,
+        reference_margin: float = 0.1,
+        title_margin: float = 0.1,
     ) -> None:
         self.store = store
         self.collection = collection
@@ -106,6 +113,8 @@ class KnowledgeRetriever:
         self.ambiguity_margin = ambiguity_margin
         self.top_k = top_k
         self.lexical_weight = lexical_weight
+        self.reference_margin = reference_margin
+        self.title_margin = title_margin
         self._entities: list[str] | None = None
         self._aliases: dict[str, str] = {}
 
@@ -210,7 +219,8 @@ class KnowledgeRetriever:
             fused.sort(key=lambda p: (p.entity != entity, -p.score))
         else:
             fused.sort(key=lambda p: -p.score)
-        return fused[: self.top_k]
+        fused = _prefer_named(query, fused, self.title_margin)
+        return _follow_reference(query, fused, self.reference_margin)[: self.top_k]
 
     def _options(
         self, passages: list[Passage], entity: str | None, question: str
@@ -292,6 +302,51 @@ def _prefer(passages: list[Passage], document_id: str, margin: float) -> list[Pa
     best = passages[0].score
     same = [p for p in passages if p.document_id == document_id and p.score >= best - margin]
     return same + [p for p in passages if p not in same] if same else passages
+
+
+def _prefer_named(question: str, passages: list[Passage], margin: float) -> list[Passage]:
+    """Put first the passage of a document whose title the caller named, when the best one is
+    another of the same kind: "does my savings account pay interest?" is about "Savings
+    accounts", though "Checking accounts > Interest" scored higher. Titles that share no
+    word are different kinds of thing ("Fees and charges" for "the fee on checking") and
+    are left in their order."""
+    if len(passages) < 2:
+        return passages
+    asked = set(tokens(question))
+    best = passages[0]
+    best_title = set(tokens(best.title))
+    if not best_title or best_title <= asked:
+        return passages
+    for p in passages[1:]:
+        if p.score < best.score - margin:
+            break
+        title = set(tokens(p.title))
+        if title and title <= asked and title & best_title:  # two of a kind: which one?
+            return [p] + [q for q in passages if q is not p]
+    return passages
+
+
+def _follow_reference(question: str, passages: list[Passage], margin: float) -> list[Passage]:
+    """Put first the document that the best passage sends the caller to, when the sentence
+    that points there is about what was asked ("how long does a dispute take?" and "for
+    how long each step takes, see the document on the chargeback timeline") and that
+    document is nearly as relevant."""
+    if len(passages) < 2:
+        return passages
+    best = passages[0]
+    asked = set(tokens(question))
+    for sentence, target in cross_references(best.text):
+        wanted = set(tokens(target))
+        if not wanted or not (asked & (set(tokens(sentence)) - wanted)):
+            continue
+        for p in passages[1:]:
+            if (
+                p.document_id != best.document_id
+                and p.score >= best.score - margin
+                and wanted <= set(tokens(p.title))
+            ):
+                return [p] + [q for q in passages if q is not p]
+    return passages
 
 
 def _topic(passage: Passage) -> str:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from dialogue.answers import Answer, AnswerGenerator, ExtractiveAnswerer, split_sentences
+from dialogue.answers import (
+    Answer,
+    AnswerGenerator,
+    ExtractiveAnswerer,
+    cross_references,
+    split_sentences,
+)
 from dialogue.spoken import to_spoken
 from knowledge.types import Passage
 
@@ -267,3 +273,39 @@ def test_max_sentences_must_be_positive() -> None:
 )
 def test_split_sentences(text, sentences) -> None:
     assert split_sentences(text) == sentences
+
+
+def test_cross_references_name_what_they_point_at() -> None:
+    text = (
+        "We confirm your dispute by message. For how long each step takes, see the document "
+        "on the chargeback timeline. Keep your receipts."
+    )
+    assert cross_references(text) == [
+        (
+            "For how long each step takes, see the document on the chargeback timeline.",
+            "the chargeback timeline",
+        )
+    ]
+    assert cross_references("Keep your receipts. See you soon.") == []
+
+
+def test_a_question_of_two_kinds_gets_one_sentence_of_each(answerer) -> None:
+    faq = _passage(
+        "Call phone banking on 1-800-555-0140. It is open 24 hours a day, every day. "
+        "From abroad, call plus 1, 555-010-0140.",
+        "faq-phone-number",
+        kind="faq",
+    )
+    result = answerer.answer("what number do I call at 2 in the morning", [faq])
+    assert result is not None
+    assert "0140" in result.text and "24 hours a day" in result.text
+    assert "From abroad" not in result.text
+
+
+def test_the_kind_of_answer_needs_the_topic(answerer) -> None:
+    """A sentence that only holds an amount does not answer "how much" about something else."""
+    passage = _passage(FEES, "fees")
+    result = answerer.answer("how much is express delivery", [passage])
+    assert result is not None
+    assert result.text.startswith("Express delivery of a card costs 25 dollars")
+    assert "Wire" not in result.text
