@@ -54,7 +54,7 @@ class KnowledgeAnswers:
         found = retriever.retrieve(text, self.context)
         if not found.relevant:
             return None
-        answer = self._generate(found.query, found)  # a follow-up carries its topic
+        answer = self._generate(found.query, found, text)  # a follow-up carries its topic
         if answer is None:
             return None
         assert self.flow is not None
@@ -118,7 +118,7 @@ class KnowledgeAnswers:
             )
         if self.stream_answers and not isinstance(self.services.answerer, ExtractiveAnswerer):
             return self._streamed(text, found, intent, confidence)
-        answer = self._generate(found.query, found)  # a follow-up carries its topic
+        answer = self._generate(found.query, found, text)  # a follow-up carries its topic
         if (
             answer is not None
             and len(found.passages) > 1
@@ -127,7 +127,7 @@ class KnowledgeAnswers:
         ):
             # "and how do I avoid it?" must not get the last answer again: try the next page
             found = replace(found, passages=found.passages[1:])
-            answer = self._generate(found.query, found) or answer
+            answer = self._generate(found.query, found, text) or answer
         if answer is None:
             return None if quiet else self._no_answer(intent, confidence)
         self._failures = 0
@@ -189,7 +189,7 @@ class KnowledgeAnswers:
     ) -> Reply:
         """An LLM's answer as it is written: the reply's sentences come from a generator the
         speech stage drives. What was said is recorded when the generator finishes."""
-        question = found.query
+        question = found.query  # for the quoting fallback; the model gets the caller's words
         context = [t for s, t in self.history[:-1] if s == "caller"][-self.config.context_turns :]
         sources = tuple(dict.fromkeys(p.document_id for p in found.passages[:3]))
         reply_intent = "faq" if intent in (UNKNOWN_INTENT, "out_of_scope") else intent
@@ -198,7 +198,7 @@ class KnowledgeAnswers:
             said: list[str] = []
             try:
                 for sentence in self.services.answerer.stream(
-                    question, found.passages, context=context
+                    text, found.passages, context=context
                 ):
                     said.append(to_spoken(sentence))
                     yield said[-1]
@@ -237,10 +237,16 @@ class KnowledgeAnswers:
         said = to_spoken(text)
         return any(s == "assistant" and t.startswith(said) for s, t in self.history[-4:])
 
-    def _generate(self, question: str, found: Retrieval):
+    def _generate(self, question: str, found: Retrieval, said: str | None = None):
+        """The answer to ``question`` (the search query, which for a follow-up names its
+        topic: "Elm Street branch: and on Saturday?"). A language model is given what the
+        caller ``said`` instead, with their earlier turns as context; the quoting answerer,
+        which matches words, keeps the query."""
         context = [t for s, t in self.history[:-1] if s == "caller"][-self.config.context_turns :]
+        answerer = self.services.answerer
+        asked = question if isinstance(answerer, ExtractiveAnswerer) else (said or question)
         try:
-            return self.services.answerer.answer(question, found.passages, context=context)
+            return answerer.answer(asked, found.passages, context=context)
         except Exception as e:  # an LLM endpoint down: quote the passage instead
             logger.warning("answer generator failed, using extractive: %s", e)
             return self.services.fallback_answerer.answer(question, found.passages, context=context)

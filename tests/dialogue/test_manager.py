@@ -254,6 +254,32 @@ def test_an_llm_answer_streams_and_is_recorded_when_spoken(services) -> None:
     assert again.text == " ".join(spoken)
 
 
+def test_an_llm_gets_the_callers_own_words_and_their_earlier_turns(services) -> None:
+    """The search query of a follow-up is rewritten ("Elm Street branch: and ..."); a model
+    is given what the caller said, with the earlier turns as context."""
+    from dataclasses import replace
+
+    class Recording:
+        def __init__(self):
+            self.asked = []
+
+        def answer(self, question, passages, *, context=None):
+            self.asked.append((question, list(context or []), passages[0].entity))
+            from dialogue.answers import Answer
+
+            return Answer("We open at 9 am on Saturdays.", (passages[0].document_id,), True)
+
+    llm = Recording()
+    manager = replace(services, answerer=llm).conversation()
+    manager.on_text("what time does the Elm Street branch open?")
+    reply = manager.on_text("and on Saturday?")
+    assert reply.action == "answer"
+    question, context, entity = llm.asked[-1]
+    assert question == "and on Saturday?"
+    assert context == ["what time does the Elm Street branch open?"]
+    assert entity == "Elm Street branch"
+
+
 def test_a_failing_llm_stream_falls_back_to_the_passage(services) -> None:
     from dataclasses import replace
 
