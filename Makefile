@@ -24,15 +24,9 @@ prepare: install
 run: prepare
 	$(BIN)/switchboard serve --host $(HOST) --port $(PORT)
 
-# The encoder fine-tuning tests need PyTorch. It is installed for them only from a CPU wheel
-# already on the machine (CI's machines keep one in /opt/wheels): PyPI's own torch is a CUDA
-# build of several GB. Elsewhere those tests are skipped; `pip install -e ".[finetune]"`.
-TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
-
 test: install
 	@# The browser tests drive Debian's Chromium (they are skipped without it); best effort.
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || true
-	$(if $(TORCH_WHEEL),$(BIN)/python -c "import torch; import onnx" 2>/dev/null || $(BIN)/pip install --quiet "$(TORCH_WHEEL)" "onnx>=1.16")
 	$(BIN)/python -m pytest
 
 lint: install

@@ -12,9 +12,6 @@
 With ``--tune`` it first scores a small grid of n-gram model settings on an inner split of
 the 80% (15% of it, seed 1), which is how the defaults were chosen; the 20% is not used.
 
-The ``fine-tuned`` variant trains the encoder as well (3 epochs, about 10 minutes here) and
-needs the ``finetune`` extra (PyTorch, onnx); ``--variants`` leaves it out.
-
 Usage: python benchmarks/intent_benchmark.py [--variants ensemble ...] [--tune]
 """
 
@@ -42,8 +39,6 @@ VARIANTS = {
     "embedding": TrainOptions(ngram_weight=0.0),
     "ngrams": TrainOptions(ngram_weight=1.0),
     "ensemble": TrainOptions(),
-    # The encoder trained too (`switchboard intents train --fine-tune 3`; needs PyTorch).
-    "fine-tuned": TrainOptions(ngram_weight=0.0, fine_tune_epochs=3),
 }
 TUNE_GRID = [
     {"ngram_epochs": epochs, "ngram_l2": l2} for epochs in (10, 20, 40) for l2 in (1e-6, 1e-5, 1e-4)
@@ -118,22 +113,6 @@ def tune(texts, labels, embeddings, train, embedder) -> list[dict]:
     return rows
 
 
-def latency(model: IntentModel, name: str, texts: list[str]) -> dict:
-    """One utterance per call, embedding included (each text is new to the embedder's cache)."""
-    latencies = []
-    for text in texts:
-        started = time.perf_counter()
-        model.classify([text])
-        latencies.append((time.perf_counter() - started) * 1000)
-    latencies.sort()
-    return {
-        "variant": name,
-        "queries": len(latencies),
-        "p50_ms": round(statistics.median(latencies), 2),
-        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
@@ -154,18 +133,15 @@ def main() -> None:
     models = {}
     for name in args.variants:
         options = VARIANTS[name]
-        own_encoder = options.fine_tune_epochs > 0  # it embeds with the encoder it trained
         started = time.monotonic()
         model = IntentModel.train(
             pick(texts, train),
             pick(labels, train),
             options=options,
             embedder=embedder,
-            embeddings=None if own_encoder else embeddings[train],
+            embeddings=embeddings[train],
         )
-        row = score(
-            model, pick(texts, test), pick(labels, test), None if own_encoder else embeddings[test]
-        )
+        row = score(model, pick(texts, test), pick(labels, test), embeddings[test])
         row["train_seconds"] = round(time.monotonic() - started, 1)
         results["banking77"][name] = row
         models[name] = model
@@ -173,13 +149,20 @@ def main() -> None:
 
     default = TrainOptions()
     best = next((n for n, o in VARIANTS.items() if o == default and n in models), args.variants[0])
-    timed = [best] + [n for n in models if n != best and VARIANTS[n].fine_tune_epochs]
-    results["latency"] = latency(models[best], best, pick(texts, test)[: args.latency_queries])
-    results["latencies"] = [results["latency"]] + [
-        latency(models[n], n, pick(texts, test)[: args.latency_queries]) for n in timed[1:]
-    ]
-    for row in results["latencies"]:
-        print("latency", row, flush=True)
+    model = models[best]
+    latencies = []
+    for text in pick(texts, test)[: args.latency_queries]:
+        started = time.perf_counter()
+        model.classify([text])
+        latencies.append((time.perf_counter() - started) * 1000)
+    latencies.sort()
+    results["latency"] = {
+        "variant": best,
+        "queries": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
+    }
+    print("latency", results["latency"], flush=True)
 
     demo_texts, demo_labels = read_csv(DEMO_BANK, "label")
     train, test = stratified_split(demo_labels, 0.2, seed=0)

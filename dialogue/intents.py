@@ -8,11 +8,6 @@ it catches the exact words ("top up", "PIN", "refund") that a sentence embedding
 two models' log-probabilities are averaged with weight ``ngram_weight``; on Banking77 the
 average beats the embedding classifier alone by 0.2-1 point (benchmarks/results/intents.md).
 
-With many examples the encoder itself can be trained as well (``fine_tune_epochs``,
-``switchboard intents train --fine-tune 3``; ``dialogue.finetune``, PyTorch at training time
-only): its softmax head then replaces the embedding classifier, and the model folder carries
-its own encoder. On Banking77 that is worth about a point over the frozen ensemble.
-
 A temperature fitted on a held-out split makes ``confidence`` a calibrated probability, so
 ``unknown_below`` means what it says: an utterance the model is less than that sure about is
 "unknown" (its best guess is kept). Models are small (weight matrices, the n-gram vocabulary
@@ -21,15 +16,11 @@ and a JSON file) and are loaded once per process.
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import functools
 import json
-import logging
 import math
 import re
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,12 +43,9 @@ __all__ = [
     "stratified_split",
 ]
 
-logger = logging.getLogger(__name__)
-
 DEMO_INTENT_MODEL = Path(__file__).resolve().parent / "models" / "bank_intents"
 UNKNOWN_INTENT = "unknown"
 _WEIGHTS, _CONFIG = "weights.npz", "intent_model.json"
-_ENCODER, _ENCODER_FILES = "encoder", ("model.onnx", "tokenizer.json")
 _FORMAT = 2  # 1: the embedding classifier alone (still loaded)
 _TEMPERATURES = np.geomspace(0.05, 20.0, 241)
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -91,11 +79,6 @@ class TrainOptions:
 
     ``calibration_fraction`` of each intent is held out to fit the temperature; with
     ``refit`` the weights are then trained again on every example and keep that temperature.
-
-    ``fine_tune_epochs`` > 0 first trains the sentence encoder itself on the examples (not
-    the calibration ones) at ``fine_tune_learning_rate``, with a softmax head that becomes
-    the embedding classifier (``dialogue.finetune``; needs the ``finetune`` extra). The model
-    then carries its own encoder; ``refit`` does not apply.
     """
 
     epochs: int = 600
@@ -112,8 +95,6 @@ class TrainOptions:
     class_weights: bool = True
     refit: bool = False
     seed: int = 0
-    fine_tune_epochs: int = 0
-    fine_tune_learning_rate: float = 5e-5
 
 
 def stratified_split(
@@ -262,19 +243,15 @@ class IntentModel:
         if len(texts) != len(labels) or not texts:
             raise ValueError("train needs as many labels as texts, and at least one of each")
         embedder = embedder or get_embedder(BUNDLED_EMBEDDING_MODEL)
-        names = sorted(set(labels))
-        y = np.array([names.index(label) for label in labels])
-        fit, cal = stratified_split(labels, options.calibration_fraction, options.seed)
-        head: dict[str, np.ndarray] = {}
-        if options.fine_tune_epochs > 0:
-            embedder, head = _fine_tune(texts, y, fit, len(names), embedder, options)
-            embeddings = None
         if embeddings is None:
             embeddings = embedder.embed(list(texts))
         x = np.asarray(embeddings, dtype=np.float32)
+        names = sorted(set(labels))
+        y = np.array([names.index(label) for label in labels])
+        fit, cal = stratified_split(labels, options.calibration_fraction, options.seed)
 
         def fit_params(rows: np.ndarray) -> dict[str, np.ndarray]:
-            params = dict(head) if head else _fit(x[rows], y[rows], len(names), options)
+            params = _fit(x[rows], y[rows], len(names), options)
             if options.ngram_weight > 0:
                 vectorizer = _Vectorizer.fit([texts[i] for i in rows], options.ngram_min_df)
                 grams = vectorizer.transform([texts[i] for i in rows])
@@ -296,7 +273,7 @@ class IntentModel:
             scores = model._scores([texts[i] for i in cal], x[cal])
             nll = [_nll(scores / t, y[cal]) for t in _TEMPERATURES]
             temperature = float(_TEMPERATURES[int(np.argmin(nll))])
-            if options.refit and not head:
+            if options.refit:
                 model = cls(
                     names,
                     fit_params(np.arange(len(texts))),
@@ -350,24 +327,15 @@ class IntentModel:
     # --- files -----------------------------------------------------------------------------
 
     def save(self, folder: str | Path) -> Path:
-        """Write the model to ``folder``; a fine-tuned encoder goes in its ``encoder/``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        embedding_model = self.embedding_model
-        if self.options.fine_tune_epochs > 0:
-            own = folder / _ENCODER
-            if Path(embedding_model).resolve() != own.resolve():
-                own.mkdir(exist_ok=True)
-                for name in _ENCODER_FILES:
-                    shutil.copyfile(Path(embedding_model) / name, own / name)
-            embedding_model = _ENCODER
         np.savez_compressed(folder / _WEIGHTS, **self.params)
         config = {
             "format": _FORMAT,
             "labels": self.labels,
             "temperature": self.temperature,
             "unknown_below": self.unknown_below,
-            "embedding_model": embedding_model,
+            "embedding_model": self.embedding_model,
             "options": dataclasses.asdict(self.options),
         }
         (folder / _CONFIG).write_text(json.dumps(config, indent=2) + "\n")
@@ -392,15 +360,12 @@ class IntentModel:
                 f"{folder}: intent model format {config.get('format')} is not readable by this "
                 "version: train it again with `switchboard intents train`"
             )
-        embedding_model = config["embedding_model"]
-        if (folder / embedding_model).is_dir():  # its own fine-tuned encoder
-            embedding_model = str((folder / embedding_model).resolve())
         return cls(
             config["labels"],
             params,
             temperature=config["temperature"],
             unknown_below=config["unknown_below"],
-            embedding_model=embedding_model,
+            embedding_model=config["embedding_model"],
             options=TrainOptions(**options),
             embedder=embedder,
         )
@@ -414,39 +379,6 @@ def _load_cached(folder: str) -> IntentModel:
 def get_intent_model(folder: str | Path = DEMO_INTENT_MODEL) -> IntentModel:
     """The model saved in ``folder`` (default: the demo bank's), loaded once per process."""
     return _load_cached(str(Path(folder).expanduser().resolve()))
-
-
-def _fine_tune(
-    texts: Sequence[str],
-    y: np.ndarray,
-    rows: np.ndarray,
-    classes: int,
-    embedder: Embedder,
-    options: TrainOptions,
-) -> tuple[Embedder, dict[str, np.ndarray]]:
-    """The encoder fine-tuned on ``rows`` (in a temporary folder until the model is saved)
-    and its head as the embedding classifier's weights."""
-    from dialogue.finetune import FineTuneError, fine_tune_encoder
-    from knowledge.embeddings import OnnxEmbedder
-
-    files = getattr(embedder, "model_files", None)
-    if files is None:
-        raise FineTuneError(f"{embedder.name}: only a local ONNX encoder can be fine-tuned")
-    out = Path(tempfile.mkdtemp(prefix="switchboard-encoder-"))
-    atexit.register(shutil.rmtree, out, ignore_errors=True)  # save() keeps a copy
-    tuned = fine_tune_encoder(
-        [texts[i] for i in rows],
-        y[rows],
-        *files,
-        out,
-        classes=classes,
-        epochs=options.fine_tune_epochs,
-        learning_rate=options.fine_tune_learning_rate,
-        seed=options.seed,
-        progress=lambda line: logger.info("fine-tuning the encoder: %s", line),
-    )
-    encoder = OnnxEmbedder(out / "model.onnx", out / "tokenizer.json", name=str(out))
-    return encoder, {"w": tuned.w, "b": tuned.b}
 
 
 # --- numerics ------------------------------------------------------------------------------

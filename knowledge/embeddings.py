@@ -150,11 +150,6 @@ class OnnxEmbedder:
         width = self._session.get_outputs()[0].shape[-1]
         self.dimension = width if isinstance(width, int) else int(self.embed(["probe"]).shape[1])
 
-    @property
-    def model_files(self) -> tuple[Path, Path]:
-        """(the .onnx model, tokenizer.json) this embedder runs."""
-        return self._files[0], self._files[1]
-
     def with_threads(self, threads: int) -> OnnxEmbedder:
         """The same model in its own session limited to ``threads`` cores (background work
         that must leave the other cores to live calls)."""

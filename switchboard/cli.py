@@ -255,11 +255,10 @@ def _cmd_kb_delete(args: argparse.Namespace) -> int:
 def _cmd_intents_train(args: argparse.Namespace) -> int:
     import csv
 
-    from dialogue.finetune import FineTuneError
-    from dialogue.intents import IntentModel, TrainOptions, stratified_split
+    from dialogue.intents import IntentModel, stratified_split
     from knowledge.embeddings import get_embedder
 
-    _configure_logging("INFO" if args.fine_tune else "WARNING")
+    _configure_logging("WARNING")
     try:
         with open(args.data, newline="") as f:
             rows = [(r["text"], r["label"]) for r in csv.DictReader(f)]
@@ -270,35 +269,22 @@ def _cmd_intents_train(args: argparse.Namespace) -> int:
         )
         return 1
     texts, labels = [t for t, _ in rows], [label for _, label in rows]
-    options = TrainOptions(fine_tune_epochs=args.fine_tune)
     embedder = get_embedder()
-    embeddings = None if args.fine_tune else embedder.embed(texts)
+    embeddings = embedder.embed(texts)
     train, test = stratified_split(labels, 0.2, seed=0)
-    try:
-        held_out = IntentModel.train(
-            [texts[i] for i in train],
-            [labels[i] for i in train],
-            options=options,
-            embedder=embedder,
-            embeddings=None if embeddings is None else embeddings[train],
-        )
-        guesses = held_out.classify(
-            [texts[i] for i in test], None if embeddings is None else embeddings[test]
-        )
-        correct = sum(g.best == labels[i] for g, i in zip(guesses, test, strict=True))
-        accuracy = correct / max(len(test), 1)
-        print(f"held-out accuracy: {accuracy:.4f} ({len(test)} of {len(texts)} examples)")
-        model = IntentModel.train(
-            texts,
-            labels,
-            options=options,
-            unknown_below=args.unknown_below,
-            embedder=embedder,
-            embeddings=embeddings,
-        )
-    except FineTuneError as e:
-        print(f"switchboard intents train: {e}", file=sys.stderr)
-        return 1
+    held_out = IntentModel.train(
+        [texts[i] for i in train],
+        [labels[i] for i in train],
+        embedder=embedder,
+        embeddings=embeddings[train],
+    )
+    guesses = held_out.classify([texts[i] for i in test], embeddings[test])
+    correct = sum(g.best == labels[i] for g, i in zip(guesses, test, strict=True))
+    accuracy = correct / max(len(test), 1)
+    model = IntentModel.train(
+        texts, labels, unknown_below=args.unknown_below, embedder=embedder, embeddings=embeddings
+    )
+    print(f"held-out accuracy: {accuracy:.4f} ({len(test)} of {len(texts)} examples)")
     print(f"model: {model.save(args.out)} ({len(model.labels)} intents)")
     return 0
 
@@ -393,13 +379,6 @@ def build_parser() -> argparse.ArgumentParser:
     intents_train.add_argument("data")
     intents_train.add_argument("--out", type=Path, required=True)
     intents_train.add_argument("--unknown-below", type=float, default=0.5)
-    intents_train.add_argument(
-        "--fine-tune",
-        type=int,
-        default=0,
-        metavar="EPOCHS",
-        help="also train the sentence encoder for this many epochs (needs the finetune extra)",
-    )
     intents_train.set_defaults(func=_cmd_intents_train)
     intents_classify = intents.add_parser("classify", help="classify stdin lines (JSON lines)")
     intents_classify.add_argument("--model", default=None, help="default: the demo bank model")

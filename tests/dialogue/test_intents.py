@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 import zlib
 from dataclasses import replace
 
@@ -191,18 +190,3 @@ def test_cli_classify_prints_json_lines(monkeypatch, capsys):
     assert rows[0]["intent"] == "agent_request"
     assert all(set(r) == {"text", "intent", "confidence"} for r in rows)
     assert all(r["confidence"] == round(r["confidence"], 4) for r in rows)
-
-
-def test_cli_fine_tune_without_pytorch_says_what_to_install(monkeypatch, capsys, tmp_path):
-    from switchboard.cli import main
-
-    monkeypatch.setitem(sys.modules, "torch", None)
-    data = tmp_path / "intents.csv"
-    data.write_text(
-        "text,label\n" + "".join(f"{t},{lab}\n" for t, lab in zip(TEXTS, LABELS, strict=True))
-    )
-    assert (
-        main(["intents", "train", str(data), "--out", str(tmp_path / "m"), "--fine-tune", "1"]) == 1
-    )
-    assert 'pip install -e ".[finetune]"' in capsys.readouterr().err
-    assert not (tmp_path / "m").exists()
