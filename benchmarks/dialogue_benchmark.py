@@ -234,6 +234,12 @@ def main() -> None:
             results[f"llama-cpp {args.gguf.stem}"] = measure_gguf(base, scenarios, args.gguf)
         store.close()
 
+    # A real model's rows take long to measure (about 25 minutes for SmolLM2 here): rows of
+    # models not run this time are kept from the last run's results.
+    earlier = RESULTS / "dialogue.json"
+    if earlier.is_file():
+        for name, row in json.loads(earlier.read_text(encoding="utf-8")).items():
+            results.setdefault(name, row)
     text = report(results)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "dialogue.md").write_text(text, encoding="utf-8")
