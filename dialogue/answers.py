@@ -250,9 +250,12 @@ class ExtractiveAnswerer(AnswerGenerator):
             candidates[0].rank == 0
             and candidates[0].score > 0
             and (_is_faq(best) or asked & heading)
+            and not (_HOW_TO.match(question) and _DEFINITION.match(candidates[0].sentence))
         ):
             # An FAQ answer's first sentence is its gist; so is a section's whose heading
-            # is what was asked about ("What you need" for "what do I need to bring").
+            # is what was asked about ("What you need" for "what do I need to bring"). But
+            # a caller asking how to get a thing knows what it is: "A cashier's check is a
+            # check guaranteed by the bank" does not answer "how do I get one?".
             chosen.append(candidates[0])
         while len(chosen) < self.max_sentences:
             # A question that asks for two kinds of answer ("what number do I call at 2 in
@@ -260,6 +263,15 @@ class ExtractiveAnswerer(AnswerGenerator):
             # already given no longer adds to the other sentences' scores.
             given = set().union(*(c.kinds for c in chosen))
             left = [c for c in scoring if c not in chosen]
+            # "It is often needed for buying a car." means nothing without the sentence
+            # before it: a sentence that goes on about the one before waits for it.
+            placed = {(c.rank, c.position) for c in chosen}
+            free = [
+                c
+                for c in left
+                if not _CONTINUES.match(c.sentence) or (c.rank, c.position - 1) in placed
+            ]
+            left = free if free or not chosen else []
             if not left:
                 break
             chosen.append(
@@ -387,6 +399,10 @@ _HOLDS = {
 }
 
 
+_HOW_TO = re.compile(
+    r"(?:.*[,.]\s*)?(?:how (?:do|can|would|should) (?:i|we)|where (?:do|can) (?:i|we))\b", re.I
+)
+_DEFINITION = re.compile(r"(?:an?|the) [\w' -]+? (?:is|are) (?:an?|the) ", re.I)
 _CONTINUES = re.compile(r"(?:It|They|This|That|These|Those|He|She)\b")
 
 

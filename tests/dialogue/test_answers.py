@@ -309,3 +309,30 @@ def test_the_kind_of_answer_needs_the_topic(answerer) -> None:
     assert result is not None
     assert result.text.startswith("Express delivery of a card costs 25 dollars")
     assert "Wire" not in result.text
+
+
+CASHIERS = (
+    "A cashier's check is a check guaranteed by the bank. It is often needed for buying a car "
+    "or paying a deposit on a home. You can get one at any branch for $8. You can also order "
+    "one in the app."
+)
+
+
+def test_asking_how_to_get_something_skips_what_it_is(answerer) -> None:
+    passage = Passage(
+        text=CASHIERS,
+        score=0.9,
+        document_id="checks/ordering",
+        chunk_id="checks/ordering#3",
+        title="Ordering checks",
+        source="kb/checks/ordering.md",
+        heading_path=("Ordering checks", "Cashier's checks"),
+    )
+    how = answerer.answer("I need a cashier's check for buying a car, how do I get one", [passage])
+    assert how is not None
+    assert how.text.startswith("You can get one at any branch for 8 dollars.")
+    assert "guaranteed" not in how.text
+    # a sentence that leans on the one before ("It is often needed ...") is not said alone
+    assert "It is often needed" not in how.text
+    what = answerer.answer("what is a cashier's check", [passage])
+    assert what is not None and what.text.startswith("A cashier's check is a check guaranteed")
