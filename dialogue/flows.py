@@ -17,6 +17,7 @@ A flow is a YAML file an expert can read and edit (see ``dialogue/flows/``)::
     confirm: Move {amount} from {from_account} to {to_account}. Shall I go ahead?
     action: transfer                # a backend action (dialogue/actions.py) or "knowledge"
     done: Done. Your {from_account} balance is now {from_balance}.
+    not_for: [wire transfer]        # phrases the task does not cover: answered from the KB
 
 A slot with a ``default`` is never asked: the default is used unless the caller says
 otherwise. ``choices`` is a list, or the name of a list the bank provides (``payees``,
@@ -55,7 +56,7 @@ _KINDS = frozenset(SlotKind.__args__)  # type: ignore[attr-defined]
 _SLOT_KEYS = frozenset(
     "name type ask retry role choices synonyms default min max allow_all".split()
 )
-_FLOW_KEYS = frozenset("name title verify slots confirm action done query entity".split())
+_FLOW_KEYS = frozenset("name title verify slots confirm action done query entity not_for".split())
 DYNAMIC_CHOICES = frozenset({"payees", "branches"})
 
 
@@ -90,7 +91,15 @@ class FlowSpec:
     done: str | None = None
     query: str | None = None
     entity: str | None = None
+    not_for: tuple[str, ...] = ()
+    """Things the task does not do though its intent may match ("cashier's check" for
+    ordering check books): a turn that names one is a question for the knowledge base."""
     source: str = ""
+
+    def covers(self, said: str) -> bool:
+        """Whether the (normalised) words ask for what this task does, not a ``not_for``."""
+        padded = f" {said} "
+        return not any(f" {thing} " in padded for thing in self.not_for)
 
     def slot(self, name: str) -> SlotSpec:
         for slot in self.slots:
@@ -123,6 +132,9 @@ def load_flow(path: str | Path) -> FlowSpec:
     names = [s.name for s in slots]
     if len(set(names)) != len(names):
         raise FlowError(f"{path}: slot names must be unique")
+    not_for = raw.get("not_for") or []
+    if not isinstance(not_for, list) or not all(isinstance(t, str) and t.strip() for t in not_for):
+        raise FlowError(f"{path}: 'not_for' must be a list of phrases")
     return FlowSpec(
         name=raw["name"].strip(),
         title=str(raw.get("title") or raw["name"]).strip(),
@@ -133,6 +145,7 @@ def load_flow(path: str | Path) -> FlowSpec:
         done=_text(raw.get("done")),
         query=_text(raw.get("query")),
         entity=_text(raw.get("entity")),
+        not_for=tuple(normalise(t) for t in not_for),
         source=str(path),
     )
 

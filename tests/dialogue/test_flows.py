@@ -60,6 +60,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("name: x\naction: b\nslots:\n  - {name: a, type: amount, ask: Q}\n"
          "  - {name: a, type: amount, ask: Q}\n", "unique"),
         ("name: [unclosed\n", "cannot read flow"),
+        ("name: x\naction: b\nnot_for: cashier's check\n", "'not_for' must be a list"),
     ],
 )  # fmt: skip
 def test_bad_flow_files_are_named_with_the_problem(tmp_path, text: str, message: str) -> None:
@@ -68,6 +69,14 @@ def test_bad_flow_files_are_named_with_the_problem(tmp_path, text: str, message:
         load_flow(path)
     assert str(path) in str(error.value)
     assert message in str(error.value)
+
+
+def test_not_for_names_what_a_task_does_not_cover(tmp_path) -> None:
+    spec = load_flow(_write(tmp_path, "name: x\naction: b\nnot_for: [Cashier's check]\n"))
+    assert spec.not_for == ("cashier's check",)
+    assert not spec.covers("i need a cashier's check for a car")
+    assert spec.covers("i'd like to order some checks")
+    assert not load_flows()["order_checks"].covers("can i get a cashier's check")
 
 
 def test_an_empty_folder_and_duplicate_names_are_errors(tmp_path) -> None:
