@@ -310,7 +310,9 @@ class DialogueManager(KnowledgeAnswers):
             intent = "pay_bill"  # paying a company is bill pay; a transfer is between own accounts
         if intent in self.services.flows and not self.services.flows[intent].covers(said):
             # "I need a cashier's check": near ordering checks, but not what that task does
-            return self._answer(text, "faq", confidence) or self._no_answer("faq", confidence)
+            reply = self._answer(text, "faq", confidence)
+            assert reply is not None
+            return reply
         if intent in self.services.flows and confidence >= self.config.flow_confidence:
             if self._knowledge_first(text, said, intent):
                 # "how do I order checks?" asks how it works: answer it; the caller can then

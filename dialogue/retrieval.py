@@ -219,8 +219,11 @@ class KnowledgeRetriever:
             fused.sort(key=lambda p: (p.entity != entity, -p.score))
         else:
             fused.sort(key=lambda p: -p.score)
-        fused = _prefer_named(query, fused, self.title_margin)
-        return _follow_reference(query, fused, self.reference_margin)[: self.top_k]
+        # Reorder among the passages of the entity asked about (or all, when none was).
+        mine = [p for p in fused if entity is None or p.entity == entity]
+        mine = _prefer_named(query, mine, self.title_margin)
+        mine = _follow_reference(query, mine, self.reference_margin)
+        return (mine + [p for p in fused if p not in mine])[: self.top_k]
 
     def _options(
         self, passages: list[Passage], entity: str | None, question: str
