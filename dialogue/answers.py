@@ -250,7 +250,7 @@ class ExtractiveAnswerer(AnswerGenerator):
             candidates[0].rank == 0
             and candidates[0].score > 0
             and (_is_faq(best) or asked & heading)
-            and not (_HOW_TO.match(question) and _DEFINITION.match(candidates[0].sentence))
+            and not (_ASKS_HOW_TO_GET.match(question) and _DEFINITION.match(candidates[0].sentence))
         ):
             # An FAQ answer's first sentence is its gist; so is a section's whose heading
             # is what was asked about ("What you need" for "what do I need to bring"). But
@@ -399,7 +399,9 @@ _HOLDS = {
 }
 
 
-_HOW_TO = re.compile(
+# "how do I get one?", also after a preamble (not understanding.HOW_TO, which is any
+# question about how something works)
+_ASKS_HOW_TO_GET = re.compile(
     r"(?:.*[,.]\s*)?(?:how (?:do|can|would|should) (?:i|we)|where (?:do|can) (?:i|we))\b", re.I
 )
 _DEFINITION = re.compile(r"(?:an?|the) [\w' -]+? (?:is|are) (?:an?|the) ", re.I)

@@ -307,6 +307,10 @@ def _prefer(passages: list[Passage], document_id: str, margin: float) -> list[Pa
     return same + [p for p in passages if p not in same] if same else passages
 
 
+def _to_front(passages: list[Passage], first: Passage) -> list[Passage]:
+    return [first] + [p for p in passages if p is not first]
+
+
 def _prefer_named(question: str, passages: list[Passage], margin: float) -> list[Passage]:
     """Put first the passage of a document whose title the caller named, when the best one is
     another of the same kind: "does my savings account pay interest?" is about "Savings
@@ -325,7 +329,7 @@ def _prefer_named(question: str, passages: list[Passage], margin: float) -> list
             break
         title = set(tokens(p.title))
         if title and title <= asked and title & best_title:  # two of a kind: which one?
-            return [p] + [q for q in passages if q is not p]
+            return _to_front(passages, p)
     return passages
 
 
@@ -348,7 +352,7 @@ def _follow_reference(question: str, passages: list[Passage], margin: float) -> 
                 and p.score >= best.score - margin
                 and wanted <= set(tokens(p.title))
             ):
-                return [p] + [q for q in passages if q is not p]
+                return _to_front(passages, p)
     return passages
 
 

@@ -27,7 +27,9 @@ HOURS = (
 )
 
 
-def _passage(text: str, doc: str, n: int = 0, score: float = 0.8, **metadata) -> Passage:
+def _passage(
+    text: str, doc: str, n: int = 0, score: float = 0.8, heading_path=(), **metadata
+) -> Passage:
     return Passage(
         text=text,
         score=score,
@@ -35,6 +37,7 @@ def _passage(text: str, doc: str, n: int = 0, score: float = 0.8, **metadata) ->
         chunk_id=f"{doc}#{n}",
         title=doc.replace("-", " ").title(),
         source=f"kb/{doc}.md",
+        heading_path=heading_path,
         metadata=metadata,
     )
 
@@ -319,14 +322,8 @@ CASHIERS = (
 
 
 def test_asking_how_to_get_something_skips_what_it_is(answerer) -> None:
-    passage = Passage(
-        text=CASHIERS,
-        score=0.9,
-        document_id="checks/ordering",
-        chunk_id="checks/ordering#3",
-        title="Ordering checks",
-        source="kb/checks/ordering.md",
-        heading_path=("Ordering checks", "Cashier's checks"),
+    passage = _passage(
+        CASHIERS, "checks/ordering", 3, 0.9, heading_path=("Ordering checks", "Cashier's checks")
     )
     how = answerer.answer("I need a cashier's check for buying a car, how do I get one", [passage])
     assert how is not None
