@@ -93,18 +93,10 @@ def shoot(screenshots: Path) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def kb_data_dir(tmp_path_factory) -> Path:
     """A data dir holding the demo knowledge base, ingested once (for the copilot)."""
-    from knowledge.ingest import ingest
-    from switchboard.cli import DEMO_KB
-    from switchboard.engines import knowledge_store
+    from tests.conftest import ingest_demo_kb
 
     data = tmp_path_factory.mktemp("kb-data")
-    settings = Settings(_env_file=None, data_dir=data, environment="test")
-    store = knowledge_store(settings)
-    try:
-        report = ingest(store, settings.knowledge.default_collection, [DEMO_KB], prune=True)
-        assert not report.errors, report.errors
-    finally:
-        store.close()
+    ingest_demo_kb(Settings(_env_file=None, data_dir=data, environment="test"))
     return data
 
 
