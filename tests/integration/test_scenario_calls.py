@@ -89,4 +89,5 @@ def test_a_request_for_a_person_hands_off_with_a_summary(live_server, speech, re
     summary = handoffs[0].meta["handoff"]
     assert summary["reason"] == "agent_request"
     assert summary["call_id"] == caller.call_sid
-    assert any("Elm Street" in item for item in summary["done"])
+    # Whisper's spelling of the question varies by CPU ("Elm Street", "Elm St."); the source doesn't
+    assert any("branches/elm-street" in item for item in summary["done"]), summary["done"]
