@@ -166,8 +166,9 @@ class ExtractiveAnswerer(AnswerGenerator):
             also counts its meaning (cosine with the question, times ``semantic_weight``),
             so "do I need to let you know before I travel?" finds "You don't need to tell
             us" without a shared word. Sentence vectors are cached (the KB changes rarely).
-        min_passage_score: with an embedder, a passage at least this relevant may answer
-            even when no word of the question appears in it.
+        min_passage_score: with an embedder, a passage at least this relevant (or whose
+            document's title is this close to the question) may answer even when no word
+            of the question appears in it.
 
     A sentence's words include its section heading's, so "Monday to Friday, 9 am to 5 pm"
     under "Opening hours" answers "when do you open?".
@@ -295,16 +296,17 @@ class ExtractiveAnswerer(AnswerGenerator):
     ) -> int:
         """Embed the sentences of ``passages`` ahead of time (the knowledge base, at start-up,
         in the background), so no caller waits for a passage seen for the first time.
-        Returns how many sentences were embedded."""
+        Returns how many sentences (and titles) were embedded."""
         if self.embedder is None:
             return 0
         embedder = embedder or self.embedder
+        passages = list(passages)
         texts = [
             f"{_heading(p)}: {sentence}"
             for p in passages
             for sentence in split_sentences(p.text)
             if not sentence.startswith("#")
-        ]
+        ] + [p.title for p in passages]  # a title can vouch for its passage (`_relevant`)
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
         missing = missing[:_SENTENCE_CACHE]
@@ -335,12 +337,28 @@ class ExtractiveAnswerer(AnswerGenerator):
         with self._lock:
             similarity = [float(self._vectors[t] @ query) for t in texts]
         lexical = any(c.score > 0 for c in candidates)
-        if not lexical and used[0].score < self.min_passage_score:
+        if not lexical and not self._relevant(used[0], query):
             return candidates
         return [
             replace(c, score=c.score + self.semantic_weight * max(0.0, s))
             for c, s in zip(candidates, similarity, strict=True)
         ]
+
+    def _relevant(self, passage: Passage, query: np.ndarray) -> bool:
+        """Whether the passage, or the question its document is titled with, is close enough
+        in meaning to answer without a shared word: "Travelling abroad: do you need to tell
+        us?" answers "I'm going to Italy, do I need to let you know?" (the passage itself,
+        diluted by its other sentences, scores lower than its title)."""
+        if passage.score >= self.min_passage_score:
+            return True
+        assert self.embedder is not None
+        with self._lock:
+            title = self._vectors.get(passage.title)
+        if title is None:
+            title = self.embedder.embed([passage.title])[0]
+            with self._lock:
+                self._vectors[passage.title] = title
+        return float(title @ query) >= self.min_passage_score
 
     def _weights(self, question: str, context: list[str]) -> dict[str, float]:
         weights = {word: self.context_weight for turn in context for word in _words(turn)}

@@ -333,3 +333,27 @@ def test_asking_how_to_get_something_skips_what_it_is(answerer) -> None:
     assert "It is often needed" not in how.text
     what = answerer.answer("what is a cashier's check", [passage])
     assert what is not None and what.text.startswith("A cashier's check is a check guaranteed")
+
+
+@pytest.mark.parametrize(
+    ("title", "answered"),
+    [("Travelling abroad: do you need to tell us?", True), ("Card fees", False)],
+)
+def test_a_document_titled_with_the_question_answers_it_without_a_shared_word(title, answered):
+    from knowledge.embeddings import get_embedder
+
+    passage = Passage(
+        text="You don't need to tell us before you travel. Our fraud checks notice it.",
+        score=0.37,  # below min_passage_score: the passage alone is not close enough
+        document_id="travel/travel-notices",
+        chunk_id="travel/travel-notices#0",
+        title=title,
+        source="kb/travel/travel-notices.md",
+        heading_path=(title, "No travel notice needed"),
+    )
+    answerer = ExtractiveAnswerer(embedder=get_embedder())
+    answer = answerer.answer("I'm going to Italy next month, do I need to let you know", [passage])
+    if answered:
+        assert answer is not None and "don't need to tell us" in answer.text
+    else:
+        assert answer is None
