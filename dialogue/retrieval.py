@@ -18,6 +18,8 @@ import logging
 import re
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from dialogue.answers import cross_references, tokens
 from dialogue.flows import match_choice
 from dialogue.understanding import normalise
@@ -93,6 +95,12 @@ class KnowledgeRetriever:
         title_margin: a document whose title the question names in full ("savings
             account" for "Savings accounts") comes first if it scored within this of a best
             passage whose title names something else ("Checking accounts").
+        weak_score, min_title_similarity: a new question whose best passage scores under
+            ``weak_score`` and whose document's title is further than
+            ``min_title_similarity`` (cosine) from the question finds nothing: "what's the
+            interest rate on a car loan?" shares "interest rate" with the credit card's page
+            (0.56), but the question is not about that card (title 0.14), and quoting its
+            rate would answer a question the knowledge base cannot. 0 turns this off.
     """
 
     def __init__(
@@ -106,6 +114,8 @@ class KnowledgeRetriever:
         lexical_weight: float = 0.2,
         reference_margin: float = 0.1,
         title_margin: float = 0.1,
+        weak_score: float = 0.65,
+        min_title_similarity: float = 0.2,
     ) -> None:
         self.store = store
         self.collection = collection
@@ -115,6 +125,9 @@ class KnowledgeRetriever:
         self.lexical_weight = lexical_weight
         self.reference_margin = reference_margin
         self.title_margin = title_margin
+        self.weak_score = weak_score
+        self.min_title_similarity = min_title_similarity
+        self._titles: dict[str, np.ndarray] = {}
         self._entities: list[str] | None = None
         self._aliases: dict[str, str] = {}
 
@@ -163,12 +176,30 @@ class KnowledgeRetriever:
         elif follow_up and context.topic_label and _vague(question):
             query = f"{context.topic_label}: {question}"
         passages = self.search(query, entity)
-        if not passages:
+        if not passages or (
+            entity is None and not follow_up and not self._about(query, passages[0])
+        ):
             return Retrieval(query, [], entity)
         if follow_up and context.topic_document and entity is None and _vague(question):
             passages = _prefer(passages, context.topic_document, self.ambiguity_margin * 2)
         options = () if follow_up else self._options(passages, entity, question)
         return Retrieval(query, passages, entity, options)
+
+    def _about(self, question: str, best: Passage) -> bool:
+        """Whether the best passage is strong enough, or its document's title close enough
+        in meaning, for the question to be about it (see ``weak_score``)."""
+        if best.score >= self.weak_score or not self.min_title_similarity:
+            return True
+        embedder = self.store.embedder
+        title = self._titles.get(best.title)
+        try:
+            if title is None:
+                title = self._titles[best.title] = embedder.embed([best.title])[0]
+            query = embedder.embed([question])[0]  # cached from the search
+        except Exception as e:  # an embedding service down: the search already worked
+            logger.warning("cannot compare the question with %r: %s", best.title, e)
+            return True
+        return float(title @ query) >= self.min_title_similarity
 
     def _alias_in(self, said: str, entity: str | None) -> str | None:
         if entity is None or normalise(entity) in said:

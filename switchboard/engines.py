@@ -101,6 +101,8 @@ def dialogue_services(settings: Settings, *, store=None, collection: str | None 
             collection or settings.knowledge.default_collection,
             min_score=d.min_score,
             ambiguity_margin=d.ambiguity_margin,
+            weak_score=d.weak_score,
+            min_title_similarity=d.min_title_similarity,
         ),
         bank=bank,
         flows=load_flows(d.flows_dir or FLOWS_DIR),

@@ -131,6 +131,12 @@ class DialogueSettings(BaseModel):
     ambiguity_margin: float = Field(
         0.04, description="Candidates on different topics this close to the best -> clarify."
     )
+    weak_score: float = Field(
+        0.65, description="A best passage under this must have its title near the question."
+    )
+    min_title_similarity: float = Field(
+        0.2, description="Title cosine a weak best passage needs; 0 turns the check off."
+    )
     flow_confidence: float = Field(0.6, ge=0, le=1)
     max_failures: int = Field(2, ge=1)
 

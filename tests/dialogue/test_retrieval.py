@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from dialogue.retrieval import _follow_reference, _prefer_named
+from dialogue.retrieval import (
+    ConversationContext,
+    KnowledgeRetriever,
+    _follow_reference,
+    _prefer_named,
+)
 from knowledge.types import Passage
 
 
@@ -63,3 +68,16 @@ def test_the_named_one_of_two_of_a_kind_comes_first() -> None:
     assert _prefer_named("monthly fee on a checking account", [fees, checking2], 0.1)[0] is fees
     # nor when the caller named the best one's title too
     assert _prefer_named("checking or savings account", [checking, savings], 0.1)[0] is checking
+
+
+def test_a_question_about_a_product_the_bank_lacks_finds_nothing(demo_store) -> None:
+    retriever = KnowledgeRetriever(demo_store, "demo_bank")
+    car_loan = "what's the interest rate on a car loan"
+    assert not retriever.retrieve(car_loan, ConversationContext()).relevant
+    card = retriever.retrieve("what's the interest rate on your credit card", ConversationContext())
+    assert card.passages[0].document_id == "cards/credit-card"
+    # without the title check the words "interest rate" would answer it with the card's rate
+    unchecked = KnowledgeRetriever(demo_store, "demo_bank", min_title_similarity=0)
+    assert unchecked.retrieve(car_loan, ConversationContext()).passages[0].document_id == (
+        "cards/credit-card"
+    )
