@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import tempfile
 import threading
 import time
@@ -53,7 +54,8 @@ from knowledge.store import KnowledgeStore
 from knowledge.types import Passage
 from telephony.caller import percentile
 
-DEMO = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "demo_bank"
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "knowledge" / "data" / "demo_bank"
 
 
 class _Stub(BaseHTTPRequestHandler):
@@ -235,7 +237,10 @@ def main() -> None:
         store.close()
 
     # A real model's rows take long to measure (about 25 minutes for SmolLM2 here): rows of
-    # models not run this time are kept from the last run's results.
+    # models not run this time are kept from the last run's results, with their date.
+    measured = f"{time.strftime('%Y-%m-%d', time.gmtime())}, {_commit()}"
+    for row in results.values():
+        row["measured"] = measured
     earlier = RESULTS / "dialogue.json"
     if earlier.is_file():
         for name, row in json.loads(earlier.read_text(encoding="utf-8")).items():
@@ -247,6 +252,23 @@ def main() -> None:
     print(text)
 
 
+def _commit() -> str:
+    """The code measured: the checkout's commit, marked when it has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown commit"
+    return f"{head or 'unknown commit'}{' with changes' if dirty else ''}"
+
+
 def report(results: dict) -> str:
     """``dialogue.md``, from the results as ``dialogue.json`` keeps them."""
     lines = [
@@ -256,13 +278,13 @@ def report(results: dict) -> str:
         "Every caller turn of the scenario suite, timed from text in to reply out "
         "(intent, rules, flow engine, retrieval, answer wording). Budget: 50 ms.",
         "",
-        "| answerer | turns | p50 ms | p95 ms | max ms | scenarios passed |",
-        "|---|---|---|---|---|---|",
+        "| answerer | turns | p50 ms | p95 ms | max ms | scenarios passed | measured |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         lines.append(
             f"| {name} | {r['turns']} | {r['p50_ms']} | {r['p95_ms']} | {r['max_ms']} "
-            f"| {r['scenarios_passed']} |"
+            f"| {r['scenarios_passed']} | {r.get('measured', 'earlier')} |"
         )
     lines += [
         "",

@@ -191,8 +191,9 @@ def main() -> None:
         print(name, row, flush=True)
 
     if args.folds > 1:
-        results["cross_validation"] = cross_validate(texts, labels, embeddings, embedder, args.folds)
-        print("cross-validation", results["cross_validation"], flush=True)
+        folds = cross_validate(texts, labels, embeddings, embedder, args.folds)
+        results["cross_validation"] = folds
+        print("cross-validation", folds, flush=True)
 
     default = TrainOptions()
     best = next((n for n, o in VARIANTS.items() if o == default and n in models), args.variants[0])
