@@ -266,7 +266,7 @@ def _commit() -> str:
                 "--untracked-files=no",
                 "--",
                 ".",
-                ":!" + str(RESULTS),
+                f":!{RESULTS.relative_to(REPO)}",
             ],
             cwd=REPO,
             capture_output=True,
