@@ -100,7 +100,8 @@ class KnowledgeRetriever:
             ``min_title_similarity`` (cosine) from the question finds nothing: "what's the
             interest rate on a car loan?" shares "interest rate" with the credit card's page
             (0.56), but the question is not about that card (title 0.14), and quoting its
-            rate would answer a question the knowledge base cannot. 0 turns this off.
+            rate would answer a question the knowledge base cannot. This needs titles that
+            name their subject; 0 turns it off.
     """
 
     def __init__(
