@@ -345,9 +345,9 @@ class ExtractiveAnswerer(AnswerGenerator):
         ]
 
     def _relevant(self, passage: Passage, query: np.ndarray) -> bool:
-        """Whether the passage, or the question its document is titled with, is close enough
-        in meaning to answer without a shared word: "Travelling abroad: do you need to tell
-        us?" answers "I'm going to Italy, do I need to let you know?" (the passage itself,
+        """Whether the passage, or its document's title, is close enough in meaning to
+        answer without a shared word: the page "Travelling abroad: do you need to tell us?"
+        answers "I'm going to Italy, do I need to let you know?" (the passage itself,
         diluted by its other sentences, scores lower than its title)."""
         if passage.score >= self.min_passage_score:
             return True
