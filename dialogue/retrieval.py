@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -23,6 +25,7 @@ import numpy as np
 from dialogue.answers import cross_references, tokens
 from dialogue.flows import match_choice
 from dialogue.understanding import normalise
+from knowledge.embeddings import Embedder
 from knowledge.store import KnowledgeStore, KnowledgeStoreError
 from knowledge.types import Passage
 
@@ -37,6 +40,7 @@ _REFERS_BACK = re.compile(
 )
 _CANDIDATES = 20
 _SAME_SECTION_MARGIN = 0.15
+_LABEL_CACHE = 20_000  # title and heading-path vectors kept (a 384-wide vector is 1.5 kB)
 VAGUE_WORDS = 2
 """A question with at most this many content words can be ambiguous between topics."""
 
@@ -95,6 +99,13 @@ class KnowledgeRetriever:
         title_margin: a document whose title the question names in full ("savings
             account" for "Savings accounts") comes first if it scored within this of a best
             passage whose title names something else ("Checking accounts").
+        heading_margin, heading_gap, heading_similarity: among the passages within
+            ``heading_margin`` of the best, another document's passage whose headings
+            ("Fraud and suspicious activity > If you see a transaction you don't
+            recognise") restate the question (cosine at least ``heading_similarity``) and
+            are closer to it than the best passage's headings by ``heading_gap`` comes
+            first. The words of a short section are few, so its headings say best what it
+            answers.
         weak_score, min_title_similarity: a new question whose best passage scores under
             ``weak_score`` and whose document's title is further than
             ``min_title_similarity`` (cosine) from the question finds nothing: "what's the
@@ -115,6 +126,9 @@ class KnowledgeRetriever:
         lexical_weight: float = 0.2,
         reference_margin: float = 0.1,
         title_margin: float = 0.1,
+        heading_margin: float = 0.05,
+        heading_gap: float = 0.1,
+        heading_similarity: float = 0.6,
         weak_score: float = 0.65,
         min_title_similarity: float = 0.2,
     ) -> None:
@@ -126,9 +140,13 @@ class KnowledgeRetriever:
         self.lexical_weight = lexical_weight
         self.reference_margin = reference_margin
         self.title_margin = title_margin
+        self.heading_margin = heading_margin
+        self.heading_gap = heading_gap
+        self.heading_similarity = heading_similarity
         self.weak_score = weak_score
         self.min_title_similarity = min_title_similarity
-        self._titles: dict[str, np.ndarray] = {}
+        self._labels: dict[str, np.ndarray] = {}  # title or heading path -> its vector
+        self._lock = threading.Lock()  # the warm-up fills ``_labels`` while calls read it
         self._entities: list[str] | None = None
         self._aliases: dict[str, str] = {}
 
@@ -186,21 +204,64 @@ class KnowledgeRetriever:
         options = () if follow_up else self._options(passages, entity, question)
         return Retrieval(query, passages, entity, options)
 
+    def prepare(self, passages: Iterable[Passage], embedder: Embedder | None = None) -> int:
+        """Embed the titles and heading paths of ``passages`` ahead of time (at start-up,
+        in the background). Returns how many were embedded."""
+        labels = {label for p in passages for label in (p.title, _path(p))}
+        missing = [label for label in sorted(labels) if label not in self._labels]
+        missing = missing[: _LABEL_CACHE - len(self._labels)]
+        embedder = embedder or self.store.embedder
+        for start in range(0, len(missing), 32):
+            part = missing[start : start + 32]
+            vectors = embedder.embed(part)
+            with self._lock:
+                self._labels.update(zip(part, vectors, strict=True))
+        return len(missing)
+
+    def _similarity(self, question: str, labels: list[str]) -> list[float] | None:
+        """Cosine of the question with each label (a title or heading path); None when the
+        embedder fails (the search already worked, so the passages stand as found)."""
+        embedder = self.store.embedder
+        try:
+            missing = [label for label in dict.fromkeys(labels) if label not in self._labels]
+            vectors = dict(zip(missing, embedder.embed(missing), strict=True)) if missing else {}
+            with self._lock:
+                if vectors and len(self._labels) < _LABEL_CACHE:
+                    self._labels.update(vectors)
+            query = embedder.embed([question])[0]  # cached from the search
+        except Exception as e:
+            logger.warning("cannot compare the question with %s: %s", labels, e)
+            return None
+        return [float(self._labels.get(label, vectors.get(label)) @ query) for label in labels]
+
+    def _prefer_heading(self, query: str, passages: list[Passage]) -> list[Passage]:
+        """The passage whose headings restate the question first (see ``heading_margin``)."""
+        if len(passages) < 2 or not self.heading_similarity:
+            return passages
+        best = passages[0]
+        close = [
+            p
+            for p in passages[1:]
+            if p.score >= best.score - self.heading_margin and p.document_id != best.document_id
+        ]
+        if not close:
+            return passages
+        similarity = self._similarity(query, [_path(best), *map(_path, close)])
+        if similarity is None:
+            return passages
+        mine, theirs = similarity[0], similarity[1:]
+        k = max(range(len(close)), key=theirs.__getitem__)
+        if theirs[k] >= max(self.heading_similarity, mine + self.heading_gap):
+            return _to_front(passages, close[k])
+        return passages
+
     def _about(self, question: str, best: Passage) -> bool:
         """Whether the best passage is strong enough, or its document's title close enough
         in meaning, for the question to be about it (see ``weak_score``)."""
         if best.score >= self.weak_score or not self.min_title_similarity:
             return True
-        embedder = self.store.embedder
-        title = self._titles.get(best.title)
-        try:
-            if title is None:
-                title = self._titles[best.title] = embedder.embed([best.title])[0]
-            query = embedder.embed([question])[0]  # cached from the search
-        except Exception as e:  # an embedding service down: the search already worked
-            logger.warning("cannot compare the question with %r: %s", best.title, e)
-            return True
-        return float(title @ query) >= self.min_title_similarity
+        similarity = self._similarity(question, [best.title])
+        return similarity is None or similarity[0] >= self.min_title_similarity
 
     def _alias_in(self, said: str, entity: str | None) -> str | None:
         if entity is None or normalise(entity) in said:
@@ -254,6 +315,7 @@ class KnowledgeRetriever:
         # Reorder among the passages of the entity asked about (or all, when none was).
         mine = [p for p in fused if entity is None or p.entity == entity]
         mine = _prefer_named(query, mine, self.title_margin)
+        mine = self._prefer_heading(query, mine)
         mine = _follow_reference(query, mine, self.reference_margin)
         return (mine + [p for p in fused if p not in mine])[: self.top_k]
 
@@ -386,6 +448,11 @@ def _follow_reference(question: str, passages: list[Passage], margin: float) -> 
             ):
                 return _to_front(passages, p)
     return passages
+
+
+def _path(passage: Passage) -> str:
+    """ "Fraud and suspicious activity > If you see a transaction you don't recognise"."""
+    return " > ".join(passage.heading_path) or passage.title
 
 
 def _topic(passage: Passage) -> str:

@@ -86,24 +86,24 @@ class DialogueServices:
     def warm_up(self, *, background: bool = True) -> threading.Thread | None:
         """Load what the first caller would otherwise wait for: the intent model's session,
         the knowledge index, the entity list; then (in a background thread unless told
-        otherwise) the sentence vectors the answerer uses, a few seconds of work."""
+        otherwise) the vectors of the knowledge base's titles and headings that the
+        retriever compares questions with, and the sentence vectors the extractive answerer
+        uses: a few seconds of work."""
         self.intents.classify(["hello"])
         if self.retriever is None:
             return None
         self.retriever.search("opening hours", None)
         _ = self.retriever.entities
-        if not isinstance(self.answerer, ExtractiveAnswerer):
-            return None
         if not background:
-            self._prepare_sentences(background=False)
+            self._prepare_vectors(background=False)
             return None
-        thread = threading.Thread(target=self._prepare_sentences, name="answer-warm-up",
+        thread = threading.Thread(target=self._prepare_vectors, name="answer-warm-up",
                                   daemon=True)  # fmt: skip
         thread.start()
         return thread
 
-    def _prepare_sentences(self, *, background: bool = True) -> None:
-        assert self.retriever is not None and isinstance(self.answerer, ExtractiveAnswerer)
+    def _prepare_vectors(self, *, background: bool = True) -> None:
+        assert self.retriever is not None
         started = time.monotonic()
         embedder = self.retriever.store.embedder
         if background:
@@ -115,11 +115,13 @@ class DialogueServices:
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         try:
             passages = list(self.retriever.store.passages(self.retriever.collection))
-            count = self.answerer.prepare(passages, embedder=embedder)
+            count = self.retriever.prepare(passages, embedder=embedder)
+            if isinstance(self.answerer, ExtractiveAnswerer):
+                count += self.answerer.prepare(passages, embedder=embedder)
         except Exception as e:  # a missing collection or a closed store: answers still work
             logger.warning("answer warm-up skipped: %s", e)
             return
-        logger.info("answer warm-up: %d sentences in %.1f s", count, time.monotonic() - started)
+        logger.info("answer warm-up: %d vectors in %.1f s", count, time.monotonic() - started)
 
     def close(self) -> None:
         if self.retriever is not None:

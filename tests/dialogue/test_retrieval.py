@@ -81,3 +81,41 @@ def test_a_question_about_a_product_the_bank_lacks_finds_nothing(demo_store) -> 
     assert unchecked.retrieve(car_loan, ConversationContext()).passages[0].document_id == (
         "cards/credit-card"
     )
+
+
+def test_a_section_whose_headings_restate_the_question_comes_first(demo_store) -> None:
+    question = "what should I do if I see a transaction I don't recognise"
+    retriever = KnowledgeRetriever(demo_store, "demo_bank")
+    # "Fraud and suspicious activity > If you see a transaction you don't recognise"
+    assert retriever.search(question, None)[0].document_id == "security/fraud"
+    # by words and meaning alone "Lost or stolen cards > Payments you don't recognise" wins
+    plain = KnowledgeRetriever(demo_store, "demo_bank", heading_similarity=0)
+    assert plain.search(question, None)[0].document_id == "cards/lost-or-stolen"
+    # headings that are only a little closer, or not close to the question, change nothing
+    assert retriever.search("how do I reset my online banking password", None) == plain.search(
+        "how do I reset my online banking password", None
+    )
+
+
+def test_titles_and_headings_are_embedded_ahead_and_a_failing_embedder_changes_nothing(
+    demo_store,
+) -> None:
+    retriever = KnowledgeRetriever(demo_store, "demo_bank")
+    passages = list(demo_store.passages("demo_bank"))
+    assert retriever.prepare(passages) > 0
+    assert retriever.prepare(passages) == 0  # already there
+
+    class Broken:
+        def embed(self, texts):
+            raise OSError("embedding service down")
+
+    class Store:
+        embedder = Broken()
+
+    lost = _passage("cards/lost-or-stolen", "Lost or stolen cards", 0.70)
+    fraud = _passage("security/fraud", "Fraud and suspicious activity", 0.69)
+    broken = KnowledgeRetriever(Store(), "demo_bank")  # type: ignore[arg-type]
+    assert broken._prefer_heading("a transaction I don't recognise", [lost, fraud]) == [
+        lost,
+        fraud,
+    ]
