@@ -23,6 +23,7 @@ from knowledge.embeddings import Embedder
 from knowledge.types import Passage
 
 _SENTENCE_CACHE = 20_000
+_BARE_YES_NO = re.compile(r"^(?:yes|no)\W*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,9 @@ class ExtractiveAnswerer(AnswerGenerator):
             also counts its meaning (cosine with the question, times ``semantic_weight``),
             so "do I need to let you know before I travel?" finds "You don't need to tell
             us" without a shared word. Sentence vectors are cached (the KB changes rarely).
+        yes_no_score: a bare "Yes." or "No." sentence (an FAQ answer's first) is quoted
+            only from a passage at least this relevant; below it the caller may have asked
+            something else, and the rest of the answer still says what is true.
         min_passage_score: with an embedder, a passage at least this relevant (or whose
             document's title is this close to the question) may answer even when no word
             of the question appears in it.
@@ -185,6 +189,7 @@ class ExtractiveAnswerer(AnswerGenerator):
         embedder: Embedder | None = None,
         semantic_weight: float = 2.0,
         min_passage_score: float = 0.45,
+        yes_no_score: float = 0.75,
     ) -> None:
         if max_sentences < 1:
             raise ValueError("max_sentences must be at least 1")
@@ -196,6 +201,7 @@ class ExtractiveAnswerer(AnswerGenerator):
         self.embedder = embedder
         self.semantic_weight = semantic_weight
         self.min_passage_score = min_passage_score
+        self.yes_no_score = yes_no_score
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -222,7 +228,11 @@ class ExtractiveAnswerer(AnswerGenerator):
             for rank, passage in enumerate(used)
             for position, sentence in enumerate(split_sentences(passage.text))
             # a heading names a topic and a cross-reference points elsewhere: neither answers
-            if not sentence.startswith("#") and not _CROSS_REFERENCE.search(sentence)
+            if not sentence.startswith("#")
+            and not _CROSS_REFERENCE.search(sentence)
+            # a bare "Yes." answers the page's own question: said only when that is the
+            # caller's ("can I buy bitcoin?" must not get the foreign currency FAQ's "Yes.")
+            and not (_BARE_YES_NO.match(sentence) and passage.score < self.yes_no_score)
         ]
         weights = _rarity(self._weights(question, context or []), sentences)
         wanted = _answer_types(question)

@@ -357,3 +357,20 @@ def test_a_document_titled_with_the_question_answers_it_without_a_shared_word(ti
         assert answer is not None and "don't need to tell us" in answer.text
     else:
         assert answer is None
+
+
+@pytest.mark.parametrize(("score", "says_yes"), [(0.9, True), (0.64, False)])
+def test_a_bare_yes_is_said_only_for_a_close_match(score, says_yes) -> None:
+    from knowledge.embeddings import get_embedder
+
+    answerer = ExtractiveAnswerer(embedder=get_embedder())
+    faq = _passage(
+        "Yes. You can order foreign currency at the Elm Street branch. "
+        "It is ready to collect within 2 working days.",
+        "faq-foreign-currency",
+        score=score,
+        kind="faq",
+    )
+    answer = answerer.answer("can I buy foreign currency", [faq])
+    assert answer is not None and "foreign currency at the Elm Street branch" in answer.text
+    assert answer.text.startswith("Yes.") is says_yes
