@@ -280,21 +280,16 @@ class KnowledgeRetriever:
         """Relevant passages, best first; none when the store cannot be searched (a missing
         collection, a server down): the caller is told and offered a person, not cut off."""
         try:
-            dense = self.store.search(
-                self.collection,
-                query,
-                top_k=_CANDIDATES,
-                mode="dense",
-                entity=entity,
-                entity_mode="boost",
-            )
-            sparse = self.store.search(
-                self.collection,
-                query,
-                top_k=_CANDIDATES,
-                mode="sparse",
-                entity=entity,
-                entity_mode="boost",
+            dense, sparse = (
+                self.store.search(
+                    self.collection,
+                    query,
+                    top_k=_CANDIDATES,
+                    mode=mode,
+                    entity=entity,
+                    entity_mode="boost",
+                )
+                for mode in ("dense", "sparse")
             )
         except KnowledgeStoreError as e:
             logger.error("knowledge search failed: %s", e)
