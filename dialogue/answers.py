@@ -335,17 +335,8 @@ class ExtractiveAnswerer(AnswerGenerator):
         relevant enough on its own."""
         assert self.embedder is not None
         texts = [f"{_heading(used[c.rank])}: {c.sentence}" for c in candidates]
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if missing:
-            vectors = self.embedder.embed(missing)
-            with self._lock:
-                self._vectors.update(zip(missing, vectors, strict=True))
-                while len(self._vectors) > _SENTENCE_CACHE:
-                    self._vectors.pop(next(iter(self._vectors)))
         query = self.embedder.embed([question])[0]
-        with self._lock:
-            similarity = [float(self._vectors[t] @ query) for t in texts]
+        similarity = [float(v @ query) for v in self._vectors_of(texts)]
         lexical = any(c.score > 0 for c in candidates)
         if not lexical and not self._relevant(used[0], query):
             return candidates
@@ -361,14 +352,23 @@ class ExtractiveAnswerer(AnswerGenerator):
         diluted by its other sentences, scores lower than its title)."""
         if passage.score >= self.min_passage_score:
             return True
+        (title,) = self._vectors_of([passage.title])
+        return float(title @ query) >= self.min_passage_score
+
+    def _vectors_of(self, texts: list[str]) -> list[np.ndarray]:
+        """The vectors of ``texts``, from the cache or embedded now (and cached, oldest
+        dropped beyond ``_SENTENCE_CACHE``)."""
         assert self.embedder is not None
         with self._lock:
-            title = self._vectors.get(passage.title)
-        if title is None:
-            title = self.embedder.embed([passage.title])[0]
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            found.update(zip(missing, self.embedder.embed(missing), strict=True))
             with self._lock:
-                self._vectors[passage.title] = title
-        return float(title @ query) >= self.min_passage_score
+                self._vectors.update((t, found[t]) for t in missing)
+                while len(self._vectors) > _SENTENCE_CACHE:
+                    self._vectors.pop(next(iter(self._vectors)))
+        return [found[t] for t in texts]
 
     def _weights(self, question: str, context: list[str]) -> dict[str, float]:
         weights = {word: self.context_weight for turn in context for word in _words(turn)}
