@@ -64,7 +64,7 @@ _STOP = frozenset(
     of on or please so that the there this to was we what when where which who will with would
     you your yours our us hi hello hey um uh like just want wanted need know tell about get
     any some then than there's okay ok yes no all be will that'll what's whats it's that's s
-    i'd i'll i've i'm""".split()
+    i'd i'll i've i'm yeah yep hmm oh guys""".split()
 )
 _WORD = re.compile(r"[a-z0-9']+")
 

@@ -37,7 +37,7 @@ from dialogue.flows import (
     say_list,
     say_time,
 )
-from dialogue.slots import extract_digits, extract_name
+from dialogue.slots import NOT_NAMES, extract_digits, extract_name, is_correction
 from dialogue.understanding import normalise, yes_or_no
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,18 @@ MAX_VERIFY_FAILURES = 2
 _NAME_ONLY = re.compile(r"^[A-Za-z][A-Za-z'\-]+(?: [A-Za-z][A-Za-z'\-]+){0,2}$")
 _NOT_A_NAME = frozenset(
     "yes yeah no nope okay ok sure hello hi thanks thank you sorry what why pardon".split()
+)
+# What callers say around their name when asked for it.
+_NAME_BEFORE = re.compile(
+    r"^(?:(?:ok|okay|uh|um|er|erm|hmm|oh|yeah|yes|yep|sure|hi|hello|hey|well|so|sorry|right"
+    r"|alright|fine|it's|it is|this is|that's|that is|that would be|that'd be)\b\s*)+"
+    r"(?=\w)(?!(?:my name|name's|the name|call me)\b)",
+    re.IGNORECASE,
+)
+_NAME_AFTER = re.compile(
+    r"(?:\s+(?:here|speaking|calling|please|thanks|thank you|that's me|that is me|it is"
+    r"|is my (?:full )?name|is the name|by the way|again))+$",
+    re.IGNORECASE,
 )
 # Words that name a slot when the caller says what to change ("the amount").
 _SLOT_WORDS = {
@@ -389,7 +401,10 @@ class FlowRun:
         self.values.pop(reask, None)
         self.stage, self.pending = "collect", reask
         self._key = secrets.token_hex(8)
-        return Step(f"{error} {self._prompt(self.spec.slot(reask), retry=False)}", "ask")
+        prompt = self._prompt(self.spec.slot(reask), retry=False)
+        if str(error) in prompt:  # "Appointments start on the hour." is said once
+            return Step(prompt, "ask")
+        return Step(f"{error} {prompt}", "ask")
 
     def _prompt(self, slot: SlotSpec, *, retry: bool) -> str:
         template = slot.retry if retry and slot.retry else slot.ask
@@ -403,7 +418,7 @@ class FlowRun:
     def _confirm(self, text: str) -> Step:
         said = normalise(text)
         answer = yes_or_no(said)
-        changed = self._absorb(text, pending=None)
+        changed = self._absorb(text, pending=None) or self._corrected(text, said, answer)
         if changed:
             self.retries = 0
             return self._next()
@@ -420,6 +435,24 @@ class FlowRun:
             return Step("OK. What would you like to change? You can also say cancel.", "ask")
         self.retries += 1
         return Step(f"Sorry, I need a yes or a no. {self._confirm_text()}", "retry")
+
+    def _corrected(self, text: str, said: str, answer: bool | None) -> list[str]:
+        """A new value said bare at the read-back ("sorry, I meant three hundred", "okay
+        then three in the afternoon"): read as an answer to each question in turn, it is
+        taken when exactly one slot gets a new value from it."""
+        if answer is not None and not is_correction(text) and len(said.split()) <= 2:
+            return []
+        found = {}
+        for slot in self.spec.slots:
+            if slot.kind == "text":  # any words at all would do for a free-text answer
+                continue
+            value = self._read(slot, text, pending=slot.name)
+            if value is not None and _in_range(slot, value) and value != self.values.get(slot.name):
+                found[slot.name] = value
+        if len(found) != 1:
+            return []
+        self.values.update(found)
+        return list(found)
 
     def _act(self) -> Step:
         customer = self.identity.customer
@@ -477,12 +510,16 @@ def _in_range(slot: SlotSpec, value: Any) -> bool:
 
 
 def _name_in(text: str) -> str | None:
+    """The name in an answer to "what's your full name?": introduced ("this is Maria
+    Garcia"), or bare once the words around it are gone ("uh yeah Sam Lee", "okay Maria
+    Garcia", "Alex Morgan here", "Priya Shah is my name", "it's uh Alex Morgan")."""
     name = extract_name(text)
     if name:
         return name
     bare = " ".join(re.sub(r"[^\w\s'\-]", " ", text).split())
+    bare = _NAME_AFTER.sub("", _NAME_BEFORE.sub("", bare))
     words = bare.lower().split()
-    if _NAME_ONLY.match(bare) and len(words) >= 2 and not set(words) & _NOT_A_NAME:
+    if _NAME_ONLY.match(bare) and len(words) >= 2 and not set(words) & (_NOT_A_NAME | NOT_NAMES):
         return bare.title()
     return None
 

@@ -162,10 +162,24 @@ class DialogueManager(KnowledgeAnswers):
         """Keypad presses. 0 asks for a person, * repeats; digits feed a PIN request (None
         while more digits are expected)."""
         self.history.append(("caller", f"[keypad {digits}]"))
-        if self.flow is not None and self.flow.stage == "verify_code":
+        stage = self.flow.stage if self.flow is not None else None
+        if stage == "verify_code" or (
+            # a PIN keyed before the name was said (a lone 0 there still asks for a person)
+            stage == "verify_name" and digits != "*" and (digits != "0" or self._keypad)
+        ):
+            assert self.flow is not None
             self._keypad += "".join(d for d in digits if d.isdigit())
             if "#" not in digits and len(self._keypad) < 4:
                 return None
+            if stage == "verify_name":  # the PIN before the name: keep it for after
+                return self._say(
+                    Reply(
+                        "Thanks. I need your name first. Please say your first and last name.",
+                        action="flow",
+                        intent=self.flow.spec.name,
+                        meta={"slots": self.flow.slots()},
+                    )
+                )
             keyed, self._keypad = self._keypad[:4], ""
             return self._say(self._flow_reply(self.flow.handle("", keypad=keyed), "flow"))
         if digits == "0":
@@ -387,6 +401,7 @@ class DialogueManager(KnowledgeAnswers):
 
     def _start_flow(self, name: str, text: str, confidence: float | None) -> Reply:
         spec = self.services.flows[name]
+        self._keypad = ""
         self.flow = FlowRun(
             spec,
             bank=self.services.bank,
@@ -430,6 +445,9 @@ class DialogueManager(KnowledgeAnswers):
                 other in self.services.flows
                 and other != flow.spec.name
                 and prediction.confidence >= self.config.switch_confidence
+                # a question a knowledge-only task answers ("is there parking at Elm
+                # Street?" while booking) is a side question: the running task goes on
+                and not (self.services.flows[other].action == "knowledge" and QUESTION.match(said))
             ):
                 self._open.append(f"{flow.spec.title} not finished (caller moved on)")
                 return self._start_flow(other, text, prediction.confidence)
@@ -437,7 +455,11 @@ class DialogueManager(KnowledgeAnswers):
                 side = self._side_question(text, said)
                 if side is not None:
                     return side
-        return self._flow_reply(flow.handle(text), "flow")
+        step = flow.handle(text)
+        if flow.stage == "verify_code" and len(self._keypad) >= 4:
+            keyed, self._keypad = self._keypad[:4], ""  # keyed while we asked for the name
+            step = flow.handle("", keypad=keyed)
+        return self._flow_reply(step, "flow")
 
     def _flow_reply(
         self,

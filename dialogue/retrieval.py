@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from dialogue.answers import cross_references, tokens
+from dialogue.answers import _stem, cross_references, tokens
 from dialogue.flows import match_choice
 from dialogue.understanding import normalise
 from knowledge.embeddings import Embedder
@@ -184,7 +184,8 @@ class KnowledgeRetriever:
         if alias:  # "the Westfield branch": search for the branch, not for the word Westfield
             pattern = r"\b" + r"\W+".join(map(re.escape, alias.split())) + r"\b"
             question = re.sub(pattern, "", question, flags=re.IGNORECASE) + f" ({entity})"
-        follow_up = _is_follow_up(said)
+        # "so what's your interest rate?" opening a call follows nothing
+        follow_up = _is_follow_up(said) and bool(context.topic_document or context.entity)
         query = question
         if entity is None and follow_up and context.entity is not None:
             entity = context.entity
@@ -333,8 +334,11 @@ class KnowledgeRetriever:
                     for e in self.entities
                     if any(p.entity == e for p in same)
                 )
+        subject = _subject(question)
         best = first.score
-        close = [p for p in passages if p.score >= best - self.ambiguity_margin]
+        # "how long does it take to arrive?" names one thing, which many pages could mean
+        margin = self.ambiguity_margin
+        close = [p for p in passages if p.score >= best - margin]
         documents: dict[str, Passage] = {}
         for p in close:
             documents.setdefault(p.document_id, p)
@@ -349,7 +353,8 @@ class KnowledgeRetriever:
                 for e in self.entities
                 if any(p.entity == e for p in passages)
             )
-        if len({_topic(p) for p in candidates}) < 2 or len(tokens(question)) > VAGUE_WORDS:
+        vague = len(tokens(question)) <= VAGUE_WORDS or len(subject) <= 1
+        if len({_topic(p) for p in candidates}) < 2 or not vague:
             return ()
         return tuple(Option(p.title, p.document_id, p.entity) for p in candidates[:3])
 
@@ -362,6 +367,15 @@ def topic_label(passage: Passage) -> str:
 
 def _section(label: str) -> str:
     return label.split(", ", 1)[1] if ", " in label else ""
+
+
+# Words that ask what kind of answer is wanted ("how long does it take"), not about what.
+_FRAME = frozenset(map(_stem, "long take takes much many often soon cost costs work works".split()))
+
+
+def _subject(question: str) -> list[str]:
+    """The content words that say what the question is about."""
+    return [t for t in tokens(question) if t not in _FRAME]
 
 
 def _vague(question: str) -> bool:

@@ -45,6 +45,7 @@ from dialogue.numbers import (
 )
 
 __all__ = [
+    "NOT_NAMES",
     "Amount",
     "extract_account_type",
     "extract_amount",
@@ -282,7 +283,8 @@ _NAME_INTRO = re.compile(
     r"\b(?:my name is|my name's|name's|the name is|this is|it's|it is|call me)\s+", re.IGNORECASE
 )
 _NAME_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
-_NOT_NAMES = frozenset(
+# Words that end a name ("this is John Smith about my card") or are never one.
+NOT_NAMES = frozenset(
     """a an the and or but so about regarding calling call speaking here hi hello hey yes yeah
     yep no not um uh er well okay ok fine good great me i i'm my your you we it it's that this
     is was be been being just really actually urgent important correct right wrong true sure
@@ -297,7 +299,7 @@ _NOT_NAMES = frozenset(
 def _name_words(words: list[str], cased: bool) -> list[str]:
     name: list[str] = []
     for word in words[:3]:
-        if word.lower() in _NOT_NAMES or (cased and not word[0].isupper()):
+        if word.lower() in NOT_NAMES or (cased and not word[0].isupper()):
             break
         name.append(word if any(c.isupper() for c in word[1:]) else word.title())
     return name

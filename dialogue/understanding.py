@@ -60,6 +60,13 @@ _CANCEL = _any(
     r"cancel(?: that| it| this)?", r"never ?mind", r"forget (?:it|that|about it)", r"stop",
     r"don't (?:do|bother)", r"changed my mind", r"not anymore", r"scrap that", r"leave it",
 )  # fmt: skip
+# Said at any length: "I'll have another look in the car first, let's just forget the whole thing"
+_CANCEL_ANYWHERE = _any(
+    r"forget (?:the whole thing|all (?:of )?(?:it|that|this)|about the whole thing)",
+    r"cancel (?:the whole thing|all (?:of )?(?:it|that|this)|everything)",
+    r"(?:let's|lets|let us|we can) (?:just )?(?:leave it|forget it|forget about it|drop it)",
+    r"i(?:'ve| have) changed my mind",
+)  # fmt: skip
 
 _YES = _any(
     r"yes", r"yeah", r"yep", r"yup", r"sure", r"correct", r"right", r"that's right",
@@ -73,11 +80,15 @@ _NO = _any(
 )  # fmt: skip
 
 _GREETING = re.compile(
-    r"^(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))(?: there)?(?: (?:yes|yeah))?$"
+    r"^(?:(?:oh |um |uh )?(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))(?: there)?"
+    r"(?: (?:yes|yeah))?(?: (?:how's it going|how are you(?: doing)?(?: today)?|how are things"
+    r"|you all right|what's up))?|how's it going|how are you(?: doing)?(?: today)?)$"
 )
 _THANKS = re.compile(
     r"^(?:(?:ok|okay|alright|all right|great|perfect|cool|lovely|so|thanks|thank you|cheers|"
-    r"very much|much|brilliant|wonderful|that's great|that helps|got it|i see)\s*)+$"
+    r"very much|much|brilliant|wonderful|that's great|that helps|got it|i see|awesome|a bunch"
+    r"|a lot|a million|so much|excellent|fantastic|nice|amazing|super|that's helpful"
+    r"|that's perfect|appreciate it|i appreciate it|i appreciate that|much appreciated)\s*)+$"
 )
 
 _FRUSTRATION = _any(
@@ -119,6 +130,11 @@ _HYPOTHETICAL = re.compile(
     r"\b(?:what (?:should|do|can) i do if|what happens (?:if|when)|how long (?:do|does|have|will)"
     r"|how do i|how can i|if i|in case)\b"
 )
+# A question about how something works, anywhere in the turn.
+_ASKS_PROCESS = re.compile(
+    r"\b(?:how long (?:do|does|have|will|is|can)|how (?:do|can|should) i|where (?:do|can|should) i"
+    r"|who (?:do|should) i|what (?:should|do|can) i do|what happens)\b"
+)
 _INCIDENT = _any(
     r"i (?:think|believe|see|saw|found|noticed|have|got|need|want)",
     r"there(?:'s| is| are| was| were)", r"my (?:card|account|money|wallet|phone|purse)",
@@ -132,9 +148,14 @@ _WORD = re.compile(r"[a-z][a-z']*|\d+")
 
 def is_agent_request(said: str) -> bool:
     """``said`` is ``normalise``d. "Can I speak to a person" yes; "in person" no."""
-    if not _AGENT.search(said):
+    asked = [m.span() for m in _AGENT.finditer(said)]
+    if not asked:
         return False
-    return not _NOT_AGENT.search(said) or bool(re.search(r"\b(?:agent|human|operator)\b", said))
+    # "in person" is not a person asked for; "talk to somebody in person" still asks
+    excluded = [m.span() for m in _NOT_AGENT.finditer(said)]
+    return any(not any(a < y and x < b for x, y in excluded) for a, b in asked) or bool(
+        re.search(r"\b(?:agent|human|operator)\b", said)
+    )
 
 
 def is_goodbye(said: str) -> bool:
@@ -146,7 +167,9 @@ def is_repeat_request(said: str) -> bool:
 
 
 def is_cancel(said: str) -> bool:
-    return bool(_CANCEL.search(said)) and len(said.split()) <= 8
+    return (bool(_CANCEL.search(said)) and len(said.split()) <= 8) or bool(
+        _CANCEL_ANYWHERE.search(said)
+    )
 
 
 def is_greeting(said: str) -> bool:
@@ -188,6 +211,10 @@ def needs_person(said: str) -> str | None:
         return None
     question = bool(_QUESTION_START.match(said))
     if question and (_HYPOTHETICAL.search(said) or not _INCIDENT.search(said)):
+        return None
+    if _ASKS_PROCESS.search(said) and not _INCIDENT.search(said):
+        # "after you send off the chargeback how long does the store have to answer it",
+        # "I keep getting scam texts, where do I forward them": asks, reports nothing taken
         return None
     return "fraud" if fraud else "dispute"
 
@@ -252,6 +279,9 @@ ASKS_TO_DO = re.compile(
     r"|would you|i want you to|let's|go ahead"
     r"|(?:can|could|may) i (?:please )?(?:make|book|schedule|set up|transfer|move|send|order|reset"
     r"|replace|get a new|block|cancel|check my|pay (?:my|the|a|an|off|\d)))\b"
+    # "can I get it reset", "I need my card replaced"
+    r"|\b(?:get|have|need) (?:it|this|that|them|my \w+(?: \w+)?) (?:reset|replaced|changed"
+    r"|unlocked|sent|blocked|cancell?ed)\b"
 )
 FOLLOW_UP = re.compile(r"^(?:and|so|also|what about|how about|and what about)\b")
 # Asking about something ("what's your SWIFT code") rather than asking for it to be done

@@ -3,6 +3,8 @@ handoff triggers and the summary. (The scenario suite covers many more conversat
 
 from __future__ import annotations
 
+import pytest
+
 from dialogue.manager import HandoffRequested, TaskCompleted
 
 
@@ -302,3 +304,72 @@ def test_a_follow_up_does_not_get_the_same_answer_again(talk) -> None:
     assert fee.sources[0] == "accounts/overdraft"
     assert avoid.action == "answer"
     assert avoid.text != fee.text
+
+
+@pytest.mark.parametrize(
+    "said", ["uh yeah Sam Lee", "okay sam lee", "Sam Lee here", "sam lee is my name"]
+)
+def test_a_name_said_with_fillers_around_it_verifies(talk, said: str) -> None:
+    *_, reply = talk("what's my checking balance", said, "#3141")
+    assert "you're verified" in reply.text
+    assert "312 dollars 18" in reply.text
+
+
+def test_a_pin_keyed_before_the_name_is_kept_for_after_it(talk) -> None:
+    start, keyed, name = talk("what's my checking balance", "#3141", "it's Sam Lee")
+    assert keyed.action == "flow"
+    assert "your name first" in keyed.text
+    assert "you're verified" in name.text
+    assert "312 dollars 18" in name.text
+
+
+def test_a_bare_correction_at_the_read_back_changes_the_amount(talk) -> None:
+    replies = talk(
+        "I want to move four hundred dollars from checking to savings",
+        "Maria Garcia",
+        "#5678",
+        "oh sorry I meant three hundred",
+        "yes",
+    )
+    assert "move 300 dollars from your checking account" in replies[3].text
+    assert "moved 300 dollars to your savings account" in replies[4].text
+
+
+def test_a_person_asked_for_in_person_mid_task_hands_off(talk) -> None:
+    *_, reply = talk(
+        "I'd like to pay Metro Water", "Alex Morgan", "#1234", "can I talk to somebody in person"
+    )
+    assert reply.action == "handoff"
+    assert reply.meta["reason"] == "agent_request"
+
+
+def test_calling_the_whole_thing_off_at_length_cancels_the_task(talk) -> None:
+    *_, declined, off = talk(
+        "I lost my credit card",
+        "John Smith",
+        "#9012",
+        "no not yet",
+        "I'll have another look in the car first so let's just forget the whole thing",
+    )
+    assert "change" in declined.text
+    assert off.action == "flow"
+    assert "Nothing was changed" in off.text or "stopped" in off.text
+
+
+def test_a_question_a_knowledge_task_answers_mid_booking_is_a_side_question(talk) -> None:
+    *_, side, day = talk(
+        "I need to book an appointment at Elm Street",
+        "Alex Morgan",
+        "#1234",
+        "what time does the Elm Street branch close on Thursdays?",
+        "Thursday",
+    )
+    assert side.action == "answer"
+    assert "What day would suit you" in side.text
+    assert day.intent == "schedule_appointment"
+    assert "what time" in day.text.lower()
+
+
+def test_a_call_opening_with_so_is_not_a_follow_up(talk) -> None:
+    (reply,) = talk("so what's your interest rate")
+    assert reply.action == "clarify"

@@ -7,6 +7,8 @@ from dialogue.understanding import (
     is_cancel,
     is_frustrated,
     is_goodbye,
+    is_greeting,
+    is_thanks,
     is_unintelligible,
     needs_person,
     normalise,
@@ -61,6 +63,7 @@ def test_not_requests_for_a_person(text: str) -> None:
         ("I was charged twice for the same thing", "dispute"),
         ("I want to dispute a charge", "dispute"),
         ("the item never arrived and I want a refund", "dispute"),
+        ("someone took money from my account, how do I get it back", "fraud"),
     ],
 )
 def test_reports_that_need_a_person(text: str, kind: str) -> None:
@@ -74,6 +77,8 @@ def test_reports_that_need_a_person(text: str, kind: str) -> None:
         "what is your fraud policy",
         "how do chargebacks work",
         "what should I do if my card is stolen",
+        "after you send off the chargeback how long does the store have to answer it",
+        "I keep getting scam texts pretending to be you, where do I forward them",
     ],
 )
 def test_questions_about_fraud_and_disputes_are_not_reports(text: str) -> None:
@@ -129,3 +134,44 @@ def test_goodbye_and_cancel() -> None:
     assert is_cancel("never mind")
     assert is_cancel("forget it")
     assert not is_cancel("I want to cancel my card and order a new one please right now")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("awesome thanks a bunch", True),
+        ("ok great, thanks a lot", True),
+        ("thanks, but what about my savings", False),
+    ],
+)
+def test_thanks_said_casually(text: str, expected: bool) -> None:
+    assert is_thanks(normalise(text)) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hey there, how's it going?", True),
+        ("hello how are you", True),
+        ("hey can you help", False),
+    ],
+)
+def test_greetings_with_small_talk(text: str, expected: bool) -> None:
+    assert is_greeting(normalise(text)) is expected
+
+
+def test_talking_to_somebody_in_person_is_a_request_for_a_person() -> None:
+    assert is_agent_request(normalise("hang on, can I just talk to somebody in person about this"))
+    assert not is_agent_request(normalise("can I open an account in person"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I'll have another look in the car first so let's just forget the whole thing", True),
+        ("cancel", True),
+        ("I was going to cancel a payment and then I wondered about the fee for it", False),
+    ],
+)
+def test_calling_a_task_off(text: str, expected: bool) -> None:
+    assert is_cancel(normalise(text)) is expected
