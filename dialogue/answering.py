@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from dialogue.answers import ExtractiveAnswerer, split_sentences, tokens
+from dialogue.answers import Answer, ExtractiveAnswerer, split_sentences, tokens
 from dialogue.bank import BRANCHES
 from dialogue.engine import Step
 from dialogue.flows import match_choice, say_list
@@ -22,7 +22,7 @@ from dialogue.intents import UNKNOWN_INTENT
 from dialogue.retrieval import Option, Retrieval, topic_label
 from dialogue.spoken import to_spoken
 from dialogue.types import Reply
-from dialogue.understanding import QUESTION, is_repeat_request
+from dialogue.understanding import ASKS_TO_DO, QUESTION, is_repeat_request, normalise, yes_or_no
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +159,14 @@ class KnowledgeAnswers:
         if chosen is None and self.services.retriever is not None:
             entity = self.services.retriever.find_entity(text)
             chosen = next((o.label for o in pending.options if entity and o.entity == entity), None)
+        describes = chosen is None or len(set(tokens(text)) - set(tokens(chosen))) >= 2
+        if describes and not QUESTION.match(said) and not ASKS_TO_DO.search(said):
+            # "it's a bill pay one for my electric bill" to "do you mean stopping a check
+            # or a Northwind Pay payment?": no option (a word of one is not a choice), but
+            # it says what the question was about
+            refined = self._refined(pending, text)
+            if refined is not None:
+                return refined
         if chosen is None:
             prediction = self.services.intents.classify([text])[0]
             if len(said.split()) > 4 or prediction.intent in self.services.flows:
@@ -169,16 +177,39 @@ class KnowledgeAnswers:
                 return self._handoff("repeated_failures", text)
             self._clarifying = pending
             return Reply(f"Sorry, which one: {say_list(labels)}?", action="clarify", intent="faq")
-        option = next(o for o in pending.options if o.label == chosen)
+        return self._chosen(pending, next(o for o in pending.options if o.label == chosen))
+
+    def _chosen(self, pending: _Clarification, option: Option) -> Reply:
+        """The answer to the question that was clarified, about the option chosen."""
         assert self.services.retriever is not None
         found = self.services.retriever.retrieve_option(pending.question, option)
         if option.entity:
             self.context.entity = option.entity
         answer = self._generate(pending.question, found) if found.relevant else None
+        return self._clarified(pending.question, found, answer) or self._no_answer("faq", None)
+
+    def _refined(self, pending: _Clarification, detail: str) -> Reply | None:
+        """The answer to the question made specific by ``detail`` (said in reply to a
+        clarifying question), or None when that finds nothing."""
+        retriever = self.services.retriever
+        if retriever is None or yes_or_no(normalise(detail)) is not None:
+            return None
+        found = retriever.retrieve(f"{pending.question} {detail}", self.context)
+        best = found.passages[0] if found.relevant else None
+        if best is None or not set(tokens(detail)) & set(
+            tokens(" ".join([best.title, *best.heading_path, best.text]))
+        ):
+            return None  # "um, whatever" says nothing the knowledge base knows
+        option = next((o for o in pending.options if o.document_id == best.document_id), None)
+        if option is not None:  # one of the options after all
+            return self._chosen(pending, option)
+        return self._clarified(found.query, found, self._generate(found.query, found))
+
+    def _clarified(self, question: str, found: Retrieval, answer: Answer | None) -> Reply | None:
         if answer is None:
-            return self._no_answer("faq", None)
+            return None
         self._failures = 0
-        self._note_topic(pending.question, found, answer.sources)
+        self._note_topic(question, found, answer.sources)
         self._asked_anything_else = True
         return Reply(
             f"{answer.text} {ANYTHING_ELSE}", action="answer", intent="faq", sources=answer.sources

@@ -295,6 +295,18 @@ class ExtractiveAnswerer(AnswerGenerator):
                     ),
                 )
             )
+        # A sentence that goes on about a chosen one ("You must pay at least the minimum
+        # payment." "That is 25 dollars, ...") completes it: it comes along, once.
+        by_place = {(c.rank, c.position): c for c in candidates}
+        for c in list(chosen):
+            after = by_place.get((c.rank, c.position + 1))
+            if (
+                len(chosen) <= self.max_sentences
+                and after is not None
+                and after not in chosen
+                and _CONTINUES.match(after.sentence)
+            ):
+                chosen.append(after)
         chosen.sort(key=lambda c: (c.rank, c.position))
 
         sources = tuple(dict.fromkeys(used[c.rank].document_id for c in chosen))

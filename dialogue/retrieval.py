@@ -37,6 +37,7 @@ _FOLLOW_UP_START = re.compile(
 _REFERS_BACK = re.compile(
     r"\b(?:they|them|their|it|its|it's|that|those|these|this one|the same|the branch|"
     r"that branch|that one|he|she)\b|\b(?<!is )(?<!are )(?<!was )(?<!were )there\b(?! is| are|'s)"
+    r"|\b(?:a|an|the|other) (?:\w+ )?ones?\b(?! time| off| of)"  # "how much is a medium one?"
 )
 _CANDIDATES = 20
 _SAME_SECTION_MARGIN = 0.15

@@ -99,7 +99,10 @@ def test_second_passage_of_the_same_document_can_contribute(answerer) -> None:
     result = answerer.answer("How fast is express card delivery?", [first, second])
     assert result is not None
     assert result.sources == ("cards",)
-    assert result.text == to_spoken("Cards are sent by post.\nExpress delivery costs $25.")
+    # "They arrive in 5 days." goes on about the sentence before it, so it comes along
+    assert result.text == to_spoken(
+        "Cards are sent by post.\nThey arrive in 5 days.\nExpress delivery costs $25."
+    )
 
 
 def test_a_much_weaker_second_passage_is_left_out(answerer) -> None:
@@ -132,7 +135,7 @@ def test_second_passage_not_used_when_disabled() -> None:
         "How fast is express card delivery?", [first, second]
     )
     assert result is not None
-    assert result.text == "Cards are sent by post."
+    assert result.text == "Cards are sent by post. They arrive in 5 days."
 
 
 def test_faq_answer_keeps_its_first_sentence_when_it_scores() -> None:
@@ -151,7 +154,8 @@ def test_faq_answer_keeps_its_first_sentence_when_it_scores() -> None:
         "Cards are sent by post and arrive in 5 days. Express post to your new card address is $25."
     )
     assert result.text == to_spoken(
-        "You can order a new card in the app. Express post to your new card address is $25."
+        "You can order a new card in the app. It costs $5. "
+        "Express post to your new card address is $25."
     )
 
 
@@ -374,3 +378,18 @@ def test_a_bare_yes_is_said_only_for_a_close_match(score, says_yes) -> None:
     answer = answerer.answer("can I buy foreign currency", [faq])
     assert answer is not None and "foreign currency at the Elm Street branch" in answer.text
     assert answer.text.startswith("Yes.") is says_yes
+
+
+def test_a_sentence_that_goes_on_about_a_chosen_one_comes_along(answerer) -> None:
+    text = (
+        "We send you a statement every month. "
+        "You must pay at least the minimum payment. "
+        "That is 25 dollars, or 1 percent of the balance, whichever is more. "
+        "You can pay in the app."
+    )
+    answer = answerer.answer(
+        "what's the minimum payment I have to make every month", [_passage(text, "credit-card")]
+    )
+    assert answer is not None
+    assert "minimum payment. That is 25 dollars" in answer.text
+    assert len(split_sentences(answer.text)) <= 3

@@ -373,3 +373,20 @@ def test_a_question_a_knowledge_task_answers_mid_booking_is_a_side_question(talk
 def test_a_call_opening_with_so_is_not_a_follow_up(talk) -> None:
     (reply,) = talk("so what's your interest rate")
     assert reply.action == "clarify"
+
+
+def test_a_clarification_answered_with_a_detail_that_is_not_an_option(talk) -> None:
+    ask, answer = talk("how do I cancel a payment", "it's a bill pay one for my electric bill")
+    assert ask.action == "clarify"
+    assert "Bill Pay" not in ask.text  # the detail names none of the options offered
+    assert answer.action == "answer"
+    assert answer.sources[0] == "bill-pay/scheduled-payments"
+    assert "8 pm" in answer.text
+
+
+def test_a_follow_up_about_a_medium_one_keeps_the_topic(talk) -> None:
+    *_, reply = talk(
+        "do they have safe deposit boxes at the Harbor Road branch", "how much is a medium one"
+    )
+    assert reply.action == "answer"
+    assert "100 dollars" in reply.text
