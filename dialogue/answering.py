@@ -11,8 +11,10 @@ failure count, the pending clarification) belongs to :class:`~dialogue.manager.D
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from dialogue.answers import Answer, ExtractiveAnswerer, split_sentences, tokens
 from dialogue.bank import BRANCHES
@@ -27,6 +29,8 @@ from dialogue.understanding import ASKS_TO_DO, QUESTION, is_repeat_request, norm
 logger = logging.getLogger(__name__)
 
 ANYTHING_ELSE = "Is there anything else I can help you with?"
+_ABOUT_HOURS = re.compile(r"\b(?:open|opens|opening|close|closes|closing|closed|hours)\b", re.I)
+_RELATIVE_DAY = re.compile(r"\b(?:today|tonight|tomorrow)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ class KnowledgeAnswers:
     ) -> Reply:
         retriever = self.services.retriever
         assert step.query is not None
-        question = self._last_caller()
+        question = self._on_weekdays(self._last_caller())
         if retriever is None:
             return self._no_answer(intent, confidence)
         if step.entity:
@@ -101,6 +105,7 @@ class KnowledgeAnswers:
         retriever = self.services.retriever
         if retriever is None:
             return None if quiet else self._no_answer(intent, confidence)
+        text = self._on_weekdays(text)
         found = retriever.retrieve(text, self.context)
         if not found.relevant:
             return None if quiet else self._no_answer(intent, confidence)
@@ -187,6 +192,19 @@ class KnowledgeAnswers:
             self.context.entity = option.entity
         answer = self._generate(pending.question, found) if found.relevant else None
         return self._clarified(pending.question, found, answer) or self._no_answer("faq", None)
+
+    def _on_weekdays(self, text: str) -> str:
+        """ "when does Oak Avenue close today?" asked on a Friday is about Friday: the
+        knowledge base lists opening hours by weekday, not by "today"."""
+        if not _ABOUT_HOURS.search(text):
+            return text
+        today = self.services.today()
+
+        def weekday(m: re.Match[str]) -> str:
+            later = 1 if m.group(0).lower() == "tomorrow" else 0
+            return (today + timedelta(days=later)).strftime("%A")
+
+        return _RELATIVE_DAY.sub(weekday, text)
 
     def _refined(self, pending: _Clarification, detail: str) -> Reply | None:
         """The answer to the question made specific by ``detail`` (said in reply to a

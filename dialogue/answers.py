@@ -23,6 +23,7 @@ from knowledge.embeddings import Embedder
 from knowledge.types import Passage
 
 _SENTENCE_CACHE = 20_000
+_TITLE_WORD_WEIGHT = 0.5  # how much a word of the page title counts in picking a sentence
 _BARE_YES_NO = re.compile(r"^(?:yes|no)\W*$", re.IGNORECASE)
 
 
@@ -235,6 +236,11 @@ class ExtractiveAnswerer(AnswerGenerator):
             and not (_BARE_YES_NO.match(sentence) and passage.score < self.yes_no_score)
         ]
         weights = _rarity(self._weights(question, context or []), sentences)
+        # Every sentence of "Oak Avenue branch" is about Oak Avenue: the words of the title
+        # pick no sentence ("close" should pick the hours, not "Oak Avenue is closed ...").
+        for word in _words(best.title):
+            if word in weights:
+                weights[word] *= _TITLE_WORD_WEIGHT
         wanted = _answer_types(question)
         candidates = []
         previous = (-1, False)  # (passage, shared a word) of the sentence before

@@ -50,6 +50,7 @@ _NAME_ONLY = re.compile(r"^[A-Za-z][A-Za-z'\-]+(?: [A-Za-z][A-Za-z'\-]+){0,2}$")
 _NOT_A_NAME = frozenset(
     "yes yeah no nope okay ok sure hello hi thanks thank you sorry what why pardon".split()
 )
+_THAT_ONE = re.compile(r"\b(?:that|this|the) one\b")
 # What callers say around their name when asked for it.
 _NAME_BEFORE = re.compile(
     r"^(?:(?:ok|okay|uh|um|er|erm|hmm|oh|yeah|yes|yep|sure|hi|hello|hey|well|so|sorry|right"
@@ -329,6 +330,16 @@ class FlowRun:
             other_roles=self._several_accounts,
         )
 
+    def new_values(self, text: str) -> list[str]:
+        """The slots ``text`` gives a value other than the one they hold (free text aside),
+        without changing anything: "what about my checking?" after a savings balance."""
+        return [
+            slot.name
+            for slot in self.spec.slots
+            if slot.kind != "text"
+            and self._read(slot, text, pending=None) not in (None, self.values.get(slot.name))
+        ]
+
     def _swap_if_same(self, slot: SlotSpec, previous: Any, changed: list[str]) -> None:
         """ "No, from savings" when the money was going to savings: swap the two accounts."""
         if slot.kind != "account" or slot.role is None or previous is None:
@@ -440,7 +451,13 @@ class FlowRun:
         """A new value said bare at the read-back ("sorry, I meant three hundred", "okay
         then three in the afternoon"): read as an answer to each question in turn, it is
         taken when exactly one slot gets a new value from it."""
-        if answer is not None and not is_correction(text) and len(said.split()) <= 2:
+        if answer is True and not is_correction(text):
+            # "yes, that one" agrees; "okay then three in the afternoon" agrees to a change
+            said = " ".join(w for w in _THAT_ONE.sub(" ", said).split() if yes_or_no(w) is None)
+            text = said
+        elif answer is False and not is_correction(text):
+            return []
+        if len(said.split()) < (2 if answer is True else 1):
             return []
         found = {}
         for slot in self.spec.slots:

@@ -63,6 +63,7 @@ from dialogue.understanding import (
     HAS_NEED,
     HOW_TO,
     KB_QUESTION,
+    ONE_MORE,
     OWN_MONEY,
     PAYS_SOMEONE,
     QUESTION,
@@ -87,6 +88,11 @@ logger = logging.getLogger(__name__)
 # Slot values that show a task is meant ("fifty dollars", "next Monday", "City Power");
 # account and card types come up in questions too ("when's my credit card payment due").
 _TASK_EVIDENCE = frozenset({"amount", "date", "time", "number"})
+# "oh okay, and what about my checking?"
+_AND_ABOUT = re.compile(
+    r"^(?:(?:oh|ok|okay|um|uh|right|alright|great|cool|thanks|thank you|perfect)\s+)*"
+    r"(?:and|also|what about|how about|and what about|and how about)\b"
+)
 
 
 class DialogueManager(KnowledgeAnswers):
@@ -307,6 +313,8 @@ class DialogueManager(KnowledgeAnswers):
         if is_thanks(said):
             self._asked_anything_else = True
             return Reply(f"You're welcome. {ANYTHING_ELSE}", action="answer", intent="affirm")
+        if self._asked_anything_else and ONE_MORE.search(said) and len(said.split()) <= 8:
+            return Reply("Sure. What can I help you with?", action="fallback", intent="affirm")
         if self._asked_anything_else and len(said.split()) <= 4:
             answer = yes_or_no(said)
             if answer is False:
@@ -316,6 +324,10 @@ class DialogueManager(KnowledgeAnswers):
 
         prediction = self.services.intents.classify([text])[0]
         intent, confidence = prediction.intent, prediction.confidence
+        again = self._same_task_again(said, text, intent, confidence)
+        if again is not None:
+            # "and what about my checking?" after the savings balance: the same task again
+            return self._start_flow(again, text, confidence)
         if (
             intent == "transfer_money"
             and PAYS_SOMEONE.search(said)
@@ -342,6 +354,18 @@ class DialogueManager(KnowledgeAnswers):
         reply = self._answer(text, intent, confidence)
         assert reply is not None
         return reply
+
+    def _same_task_again(self, said: str, text: str, intent: str, confidence: float) -> str | None:
+        """The task just done, when a follow-up names another of its values ("and what
+        about my checking?" after the savings balance) and asks for no other task."""
+        done = self.flow
+        if done is None or not done.finished or not done.result or not _AND_ABOUT.match(said):
+            return None
+        name = done.spec.name
+        if intent in self.services.flows and intent != name:
+            if confidence >= self.config.flow_confidence:
+                return None
+        return name if done.new_values(text) else None
 
     def _knowledge_first(self, text: str, said: str, intent: str) -> bool:
         """Whether a task intent should first be tried as a question for the knowledge base:

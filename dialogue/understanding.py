@@ -120,6 +120,8 @@ _DISPUTE = _any(
     r"dispute\w*", r"charge ?back", r"charged (?:me )?twice", r"double charged",
     r"overcharged", r"wrong (?:amount|charge)", r"refund", r"(?:didn't|did not|never) "
     r"(?:get|got|receive|received|arrive|arrived|came|come)",
+    r"(?:won't|will not|wouldn't|refus\w* to) (?:give|pay|send) (?:it|me|my money|the money)",
+    r"(?:kept|keep|keeps|still|are still|is still) (?:taking|charging|billing|debiting)",
 )  # fmt: skip
 _QUESTION_START = re.compile(
     r"^(?:(?:thanks|thank you|ok|okay|and|so)\s+(?:\w+\s+)?(?:and\s+)?)?"
@@ -282,6 +284,12 @@ ASKS_TO_DO = re.compile(
     # "can I get it reset", "I need my card replaced"
     r"|\b(?:get|have|need) (?:it|this|that|them|my \w+(?: \w+)?) (?:reset|replaced|changed"
     r"|unlocked|sent|blocked|cancell?ed)\b"
+)
+# "yeah, actually, one more thing": there is something else, not yet what it is
+ONE_MORE = re.compile(
+    r"^(?:(?:yes|yeah|yep|um|uh|oh|well|actually|so|ok|okay|there is|there's)\s+)*"
+    r"(?:one more thing|one more question|another question|another thing|something else"
+    r"|i have another question|i've got another question|one other thing|just one more)$"
 )
 FOLLOW_UP = re.compile(r"^(?:and|so|also|what about|how about|and what about)\b")
 # Asking about something ("what's your SWIFT code") rather than asking for it to be done

@@ -390,3 +390,52 @@ def test_a_follow_up_about_a_medium_one_keeps_the_topic(talk) -> None:
     )
     assert reply.action == "answer"
     assert "100 dollars" in reply.text
+
+
+def test_yes_that_one_at_the_read_back_is_a_yes_not_one_dollar(talk) -> None:
+    *_, changed, done = talk(
+        "move four hundred dollars from checking to savings",
+        "Maria Garcia",
+        "#5678",
+        "sorry I meant three hundred",
+        "yes that one",
+    )
+    assert "move 300 dollars" in changed.text
+    assert "moved 300 dollars to your savings account" in done.text
+
+
+def test_agreeing_with_a_new_time_at_the_read_back_changes_it(talk) -> None:
+    *_, read_back, changed = talk(
+        "book an appointment at Harbor Road next Tuesday at 2 pm",
+        "Alex Morgan",
+        "#1234",
+        "okay then three in the afternoon",
+    )
+    assert "at 2 pm" in read_back.text
+    assert "at 3 pm" in changed.text
+    assert "Shall I book it" in changed.text
+
+
+def test_and_what_about_my_checking_runs_the_balance_again(talk) -> None:
+    *_, savings, checking = talk(
+        "what's my savings balance", "Maria Garcia", "8813", "oh okay and what about my checking"
+    )
+    assert "savings balance is 22,350 dollars 90" in savings.text
+    assert checking.action == "flow"
+    assert checking.intent == "check_balance"
+    assert "checking balance is 4,120 dollars" in checking.text
+    assert "full name" not in checking.text  # verified once per call
+
+
+def test_today_in_a_question_about_opening_hours_is_the_weekday(talk) -> None:
+    (reply,) = talk("what time does the Oak Avenue branch close today")  # TODAY is a Friday
+    assert reply.sources[0] == "branches/oak-avenue"
+    assert "5 pm" in reply.text
+
+
+def test_one_more_thing_after_an_answer_asks_what_it_is(talk) -> None:
+    *_, thanks, more = talk(
+        "what's your swift code", "awesome thanks a bunch", "yeah one more thing"
+    )
+    assert thanks.text.startswith("You're welcome")
+    assert more.text == "Sure. What can I help you with?"

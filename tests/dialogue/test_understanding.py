@@ -64,6 +64,10 @@ def test_not_requests_for_a_person(text: str) -> None:
         ("I want to dispute a charge", "dispute"),
         ("the item never arrived and I want a refund", "dispute"),
         ("someone took money from my account, how do I get it back", "fraud"),
+        (
+            "the gym kept taking money off my card after I cancelled and won't give it back",
+            "dispute",
+        ),
     ],
 )
 def test_reports_that_need_a_person(text: str, kind: str) -> None:
