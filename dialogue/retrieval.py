@@ -335,11 +335,8 @@ class KnowledgeRetriever:
                     for e in self.entities
                     if any(p.entity == e for p in same)
                 )
-        subject = _subject(question)
         best = first.score
-        # "how long does it take to arrive?" names one thing, which many pages could mean
-        margin = self.ambiguity_margin
-        close = [p for p in passages if p.score >= best - margin]
+        close = [p for p in passages if p.score >= best - self.ambiguity_margin]
         documents: dict[str, Passage] = {}
         for p in close:
             documents.setdefault(p.document_id, p)
@@ -354,7 +351,9 @@ class KnowledgeRetriever:
                 for e in self.entities
                 if any(p.entity == e for p in passages)
             )
-        vague = len(tokens(question)) <= VAGUE_WORDS or len(subject) <= 1
+        # few content words, or one besides those asking for a kind of answer ("how long
+        # does it take to arrive?"): the question may mean any of these pages
+        vague = len(tokens(question)) <= VAGUE_WORDS or len(_subject(question)) <= 1
         if len({_topic(p) for p in candidates}) < 2 or not vague:
             return ()
         return tuple(Option(p.title, p.document_id, p.entity) for p in candidates[:3])
