@@ -309,6 +309,8 @@ def extract_time(text: str) -> time | None:
         if hour is None:
             continue
         h, end = hour
+        if token_at(toks, end) == "of":  # "at one of your branches" is not one o'clock
+            continue
         minute, cue, literal = 0, False, False
         if toks[i].isdigit() and token_at(toks, end) == "hundred":  # "fourteen hundred" hours
             continue

@@ -37,7 +37,7 @@ from dialogue.flows import (
     say_list,
     say_time,
 )
-from dialogue.slots import NOT_NAMES, extract_digits, extract_name, is_correction
+from dialogue.slots import NOT_NAMES, corrected_part, extract_digits, extract_name, is_correction
 from dialogue.understanding import normalise, yes_or_no
 
 logger = logging.getLogger(__name__)
@@ -66,8 +66,17 @@ _NAME_AFTER = re.compile(
 # Words that name a slot when the caller says what to change ("the amount").
 _SLOT_WORDS = {
     "amount": ("amount", "how much", "sum", "money"),
-    "from_account": ("from", "source"),
-    "to_account": ("to account", "destination", "where it goes"),
+    "from_account": ("from", "source", "coming out of", "comes out of", "taken from"),
+    "to_account": (
+        "to account",
+        "destination",
+        "where it goes",
+        "going into",
+        "going to",
+        "goes into",
+        "goes to",
+        "receiving",
+    ),
     "account": ("account",),
     "payee": ("payee", "who", "bill", "company"),
     "date": ("date", "day", "when"),
@@ -304,8 +313,14 @@ class FlowRun:
     def _absorb(self, text: str, *, pending: str | None, overwrite: bool = True) -> list[str]:
         """Read every slot's value from ``text``; returns the names that changed."""
         changed = []
+        tail = corrected_part(text)
         for slot in self.spec.slots:
             value = self._read(slot, text, pending=pending)
+            if tail is not None and slot.kind != "text":
+                # "three books, actually no, make it four": the value after the change of
+                # mind wins, read as an answer when the slot was named before it
+                later = self._read(slot, tail, pending=slot.name if value is not None else pending)
+                value = later if later is not None else value
             if value is None or not _in_range(slot, value):
                 continue
             if slot.name in self.values and not overwrite:

@@ -223,6 +223,11 @@ _ACCOUNT_WORD = r"(checking|chequing|current|savings?|credit(?: card)?)"
 _FROM = re.compile(r"\b(?:from|out of|take it from|using) (?:my |the |our )?" + _ACCOUNT_WORD)
 _TO = re.compile(r"\b(?:to|into|in|onto|toward|towards) (?:my |the |our )?" + _ACCOUNT_WORD)
 _ALL = re.compile(r"\b(?:all|both|every|everything|each)\b")
+# "the balances on all of my accounts", asked before the question about which
+_ALL_ACCOUNTS = re.compile(
+    r"\b(?:all|both|each|every one) (?:of )?(?:my|the|our) accounts\b|\bevery account\b"
+    r"|\ball (?:my )?balances\b"
+)
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "last": -1}
 _ORDINAL = re.compile(r"\b(?:the )?(first|second|third|fourth|last)(?: one)?\b")
 _COUNT_WORDS = {
@@ -270,7 +275,7 @@ def extract_slot(
                 return _with_cents(said, Decimal(str(number))).quantize(Decimal("0.01"))
         return None
     if slot.kind == "account":
-        if slot.allow_all and pending and _ALL.search(said):
+        if slot.allow_all and (pending and _ALL.search(said) or _ALL_ACCOUNTS.search(said)):
             return "all"
         if slot.role is not None:
             found = (_FROM if slot.role == "from" else _TO).search(said)

@@ -462,7 +462,8 @@ class DialogueManager(KnowledgeAnswers):
             return self.goodbye()
         if is_repeat_request(said):
             return self._flow_reply(flow.ask_again(), "flow")
-        if not flow.accepts(text):
+        accepted = flow.accepts(text)
+        if not accepted or len(said.split()) > 6:
             prediction = self.services.intents.classify([text])[0]
             other = prediction.intent
             if (
@@ -472,13 +473,16 @@ class DialogueManager(KnowledgeAnswers):
                 # a question a knowledge-only task answers ("is there parking at Elm
                 # Street?" while booking) is a side question: the running task goes on
                 and not (self.services.flows[other].action == "knowledge" and QUESTION.match(said))
+                # an answer that also names another task goes there only with its details
+                # ("scratch that, what I need is to pay City Power sixty dollars")
+                and (not accepted or self._gives_slot_values(other, text))
             ):
                 self._open.append(f"{flow.spec.title} not finished (caller moved on)")
                 return self._start_flow(other, text, prediction.confidence)
-            if QUESTION.match(said):
-                side = self._side_question(text, said)
-                if side is not None:
-                    return side
+        if not accepted and QUESTION.match(said):
+            side = self._side_question(text, said)
+            if side is not None:
+                return side
         step = flow.handle(text)
         if flow.stage == "verify_code" and len(self._keypad) >= 4:
             keyed, self._keypad = self._keypad[:4], ""  # keyed while we asked for the name

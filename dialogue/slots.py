@@ -46,6 +46,7 @@ from dialogue.numbers import (
 
 __all__ = [
     "NOT_NAMES",
+    "corrected_part",
     "Amount",
     "extract_account_type",
     "extract_amount",
@@ -343,6 +344,24 @@ _NOT_A_FIX = (
     "ma'am",
 )  # fmt: skip
 _NOT_WHAT = ("sure", "really", "yet", "now", "today", "at all", "that i know", "exactly")
+
+
+_CHANGED_MIND = re.compile(
+    r"\b(?:actually no|actually make (?:it|that)|no wait|wait no|no sorry|sorry i meant|i meant"
+    r"|i mean|make (?:it|that)|scratch that|or rather|no no|correction)\b"
+)
+
+
+def corrected_part(text: str) -> str | None:
+    """What follows the caller's last change of mind inside one answer: "eleven in the
+    morning" in "one in the afternoon, actually no, make it eleven in the morning"; None when
+    there is none (or nothing after it)."""
+    t = " ".join(tokenize(text))
+    last = max(_CHANGED_MIND.finditer(t), key=lambda m: m.start(), default=None)
+    if last is None or last.start() == 0:
+        return None
+    rest = t[last.end() :].strip()
+    return rest or None
 
 
 def is_correction(text: str) -> bool:

@@ -38,7 +38,9 @@ _AGENT = _any(
     r"someone (?:real|else|who can help)",
     r"transfer me",
     r"put me through",
+    r"(?:get|be) put through",
     r"connect me",
+    r"(?:an? |the )?(?:actual |real |live )?banker",
 )
 _NOT_AGENT = _any(r"in person", r"person to person", r"per person", r"personal")
 
@@ -80,9 +82,12 @@ _NO = _any(
 )  # fmt: skip
 
 _GREETING = re.compile(
-    r"^(?:(?:oh |um |uh )?(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))(?: there)?"
-    r"(?: (?:yes|yeah))?(?: (?:how's it going|how are you(?: doing)?(?: today)?|how are things"
-    r"|you all right|what's up))?|how's it going|how are you(?: doing)?(?: today)?)$"
+    r"^(?=.*\b(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|how's it going"
+    r"|how are you)\b)"
+    r"(?:(?:oh|um|uh|hi|hello|hey|hiya|there|yes|yeah|good (?:morning|afternoon|evening)"
+    r"|how's it going|how are you(?: doing)?(?: today)?|how are things|you all right|what's up"
+    r"|(?:i )?hope you're (?:having )?an? (?:good|nice|great|lovely) (?:day|one|morning|afternoon)"
+    r")(?: |$))+$"
 )
 _THANKS = re.compile(
     r"^(?:(?:ok|okay|alright|all right|great|perfect|cool|lovely|so|thanks|thank you|cheers|"
@@ -99,6 +104,8 @@ _FRUSTRATION = _any(
     r"bloody", r"hell", r"shit\w*", r"crap", r"fuck\w*", r"piss\w*", r"stupid machine",
     r"stupid robot", r"hate this", r"hate you", r"what is wrong with you", r"are you deaf",
     r"this is not working", r"this isn't working", r"doesn't understand", r"don't understand me",
+    r"losing (?:my )?patience", r"(?:way )?too complicated", r"(?:round|around) in circles",
+    r"taking (?:forever|ages)", r"had enough",
 )  # fmt: skip
 
 _POSITIVE = _any(
@@ -165,7 +172,12 @@ def is_goodbye(said: str) -> bool:
 
 
 def is_repeat_request(said: str) -> bool:
-    return bool(_REPEAT.search(said)) and len(said.split()) <= 8
+    """ "Say that again?", also at the end of a longer turn: "sorry, the line cut out for a
+    second, can you repeat that"."""
+    found = _REPEAT.search(said)
+    if found is None:
+        return False
+    return len(said.split()) <= 8 or len(said[found.end() :].split()) <= 2
 
 
 def is_cancel(said: str) -> bool:
@@ -272,7 +284,7 @@ ALERTS = re.compile(
 )
 # The caller's own money: what the balance task answers.
 OWN_MONEY = re.compile(
-    r"\b(?:balance|how much (?:money )?(?:do i|have i|i have|is (?:in|on|left))|in my|on my"
+    r"\b(?:balances?|how much (?:money )?(?:do i|have i|i have|is (?:in|on|left))|in my|on my"
     r"|my (?:checking|savings|account|credit card)|do i owe|i owe)\b"
 )
 # Asking for the task to be done, not about it.

@@ -439,3 +439,39 @@ def test_one_more_thing_after_an_answer_asks_what_it_is(talk) -> None:
     )
     assert thanks.text.startswith("You're welcome")
     assert more.text == "Sure. What can I help you with?"
+
+
+def test_a_change_of_mind_inside_one_answer_keeps_the_later_value(talk) -> None:
+    *_, read_back = talk(
+        "could you send me three books of checks actually no make it four", "Sam Lee", "#3141"
+    )
+    assert "order 4 books of checks" in read_back.text
+
+
+def test_at_one_of_your_branches_is_not_one_oclock(talk) -> None:
+    *_, day = talk(
+        "I'd like to meet with someone at one of your branches",
+        "Priya Shah",
+        "#2468",
+        "Harbor Road",
+        "Wednesday December second",
+    )
+    assert "what time" in day.text.lower()
+
+
+def test_naming_the_account_it_goes_into_after_a_no_asks_for_it(talk) -> None:
+    *_, no, which = talk(
+        "move three hundred from checking to savings",
+        "Alex Morgan",
+        "#1234",
+        "no that's not quite right",
+        "the account it's going into",
+    )
+    assert "What would you like to change" in no.text
+    assert "which account should it go to" in which.text.lower()
+
+
+def test_the_balances_on_all_my_accounts_needs_no_question_which(talk) -> None:
+    *_, reply = talk("can you give me the balances on all of my accounts", "Sam Lee", "4417")
+    assert "checking balance is 312 dollars 18" in reply.text
+    assert "savings balance is 75 dollars" in reply.text

@@ -8,6 +8,7 @@ from dialogue.understanding import (
     is_frustrated,
     is_goodbye,
     is_greeting,
+    is_repeat_request,
     is_thanks,
     is_unintelligible,
     needs_person,
@@ -35,6 +36,7 @@ def test_normalise_drops_punctuation_and_straightens_apostrophes() -> None:
         "transfer me to someone",
         "I'd like to speak with somebody",
         "connect me to an advisor",
+        "is there any way I can get put through to an actual banker",
     ],
 )
 def test_requests_for_a_person(text: str) -> None:
@@ -108,7 +110,14 @@ def test_yes_or_no(text: str, answer: bool | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["this is useless", "I already told you that!", "you're not listening", "ridiculous"]
+    "text",
+    [
+        "this is useless",
+        "I already told you that!",
+        "you're not listening",
+        "ridiculous",
+        "I'm losing my patience here, this is way too complicated",
+    ],
 )
 def test_frustration(text: str) -> None:
     said = normalise(text)
@@ -179,3 +188,10 @@ def test_talking_to_somebody_in_person_is_a_request_for_a_person() -> None:
 )
 def test_calling_a_task_off(text: str, expected: bool) -> None:
     assert is_cancel(normalise(text)) is expected
+
+
+def test_a_repeat_request_at_the_end_of_a_longer_turn() -> None:
+    assert is_repeat_request(normalise("sorry the line cut out for a second, can you repeat that"))
+    assert not is_repeat_request(
+        normalise("can you repeat the part about fees because I want to write it down for my son")
+    )
