@@ -88,6 +88,11 @@ logger = logging.getLogger(__name__)
 # Slot values that show a task is meant ("fifty dollars", "next Monday", "City Power");
 # account and card types come up in questions too ("when's my credit card payment due").
 _TASK_EVIDENCE = frozenset({"amount", "date", "time", "number"})
+# A few words saying which thing was meant: "the checks one", "for a check in the app"
+_DETAIL = re.compile(
+    r"^(?:(?:no|oh|um|uh|sorry|i mean|i meant)\s+)*(?:the|for|to|on|about|with|in|at|my)\b"
+    r"(?:\s+\S+){0,5}$"
+)
 # "oh okay, and what about my checking?"
 _AND_ABOUT = re.compile(
     r"^(?:(?:oh|ok|okay|um|uh|right|alright|great|cool|thanks|thank you|perfect)\s+)*"
@@ -321,6 +326,19 @@ class DialogueManager(KnowledgeAnswers):
                 return self.goodbye()
             if answer is True:
                 return Reply("Sure. What can I help you with?", action="fallback", intent="affirm")
+
+        asked = self.context.topic_question
+        if (
+            asked
+            and self._last is not None
+            and self._last.action == "answer"
+            and _DETAIL.match(said)
+        ):
+            # "the checks one" or "for depositing a check in the app" right after an answer:
+            # which thing the last question meant, not a new request
+            refined = self._refined(_Clarification(asked, ()), text)
+            if refined is not None:
+                return refined
 
         prediction = self.services.intents.classify([text])[0]
         intent, confidence = prediction.intent, prediction.confidence

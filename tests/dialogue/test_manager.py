@@ -475,3 +475,10 @@ def test_the_balances_on_all_my_accounts_needs_no_question_which(talk) -> None:
     *_, reply = talk("can you give me the balances on all of my accounts", "Sam Lee", "4417")
     assert "checking balance is 312 dollars 18" in reply.text
     assert "savings balance is 75 dollars" in reply.text
+
+
+def test_a_few_words_after_an_answer_say_which_thing_was_meant(talk) -> None:
+    first, which = talk("how do I get it unlocked", "the online banking sign in")
+    assert first.sources[0] == "cards/pin"
+    assert which.action == "answer"  # not the password-reset task
+    assert which.sources[0].startswith("online-banking/")
