@@ -380,9 +380,9 @@ class DialogueManager(KnowledgeAnswers):
         if done is None or not done.finished or not done.result or not _AND_ABOUT.match(said):
             return None
         name = done.spec.name
-        if intent in self.services.flows and intent != name:
-            if confidence >= self.config.flow_confidence:
-                return None
+        other_task = intent in self.services.flows and intent != name
+        if other_task and confidence >= self.config.flow_confidence:
+            return None
         return name if done.new_values(text) else None
 
     def _knowledge_first(self, text: str, said: str, intent: str) -> bool:
