@@ -399,10 +399,14 @@ class DialogueManager(KnowledgeAnswers):
             return True  # a card PIN is not the online-banking password the flow resets
         if HOW_TO.match(said):
             return True
-        if ASKS_TO_DO.search(said) or self._gives_slot_values(intent, text):
+        if ASKS_TO_DO.search(said):
             return False
         if FOLLOW_UP.match(said) and self.context.topic_document is not None:
+            # "and what about on Saturday?" after Elm Street's hours asks on: a day named in
+            # it is not a booking
             return True
+        if self._gives_slot_values(intent, text):
+            return False
         return bool(KB_QUESTION.match(said) or ASKS_ABOUT.search(said))
 
     def _offer_task(self, reply: Reply, intent: str, text: str) -> Reply:

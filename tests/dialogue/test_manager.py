@@ -482,3 +482,13 @@ def test_a_few_words_after_an_answer_say_which_thing_was_meant(talk) -> None:
     assert first.sources[0] == "cards/pin"
     assert which.action == "answer"  # not the password-reset task
     assert which.sources[0].startswith("online-banking/")
+
+
+def test_and_what_about_on_saturday_after_branch_hours_is_not_a_booking(talk) -> None:
+    hours, saturday = talk(
+        "What time does the Elm Street branch open?", "and what about on saturday"
+    )
+    assert hours.sources[0] == "branches/elm-street"
+    assert saturday.action == "answer"
+    assert saturday.sources[0] == "branches/elm-street"
+    assert "Saturday, 9 am to 1 pm" in saturday.text
