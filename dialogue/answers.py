@@ -71,6 +71,8 @@ _WORD = re.compile(r"[a-z0-9']+")
 
 
 def _stem(word: str) -> str:
+    if len(word) > 4 and word.endswith("es") and (word[-3] in "sxz" or word[-4:-2] in ("ch", "sh")):
+        return word[:-2]  # "buses" -> "bus", "boxes" -> "box", as "bus" and "box" stay
     for suffix in ("ing", "ed", "es", "s", "ly"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]

@@ -393,3 +393,10 @@ def test_a_sentence_that_goes_on_about_a_chosen_one_comes_along(answerer) -> Non
     assert answer is not None
     assert "minimum payment. That is 25 dollars" in answer.text
     assert len(split_sentences(answer.text)) <= 3
+
+
+def test_short_plurals_in_es_meet_their_singular() -> None:
+    from dialogue.answers import tokens
+
+    assert tokens("buses boxes taxes branches") == ["bus", "box", "tax", "branch"]
+    assert tokens("which bus") == ["bus"]
