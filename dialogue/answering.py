@@ -295,10 +295,13 @@ class KnowledgeAnswers:
         answerer = self.services.answerer
         asked = question if isinstance(answerer, ExtractiveAnswerer) else (said or question)
         try:
-            return answerer.answer(asked, found.passages, context=context)
+            answer = answerer.answer(asked, found.passages, context=context)
         except Exception as e:  # an LLM endpoint down: quote the passage instead
             logger.warning("answer generator failed, using extractive: %s", e)
-            return self.services.fallback_answerer.answer(question, found.passages, context=context)
+            answer = self.services.fallback_answerer.answer(
+                question, found.passages, context=context
+            )
+        return _naming_the_place(answer, found)
 
     def _note_topic(self, question: str, found: Retrieval, sources: tuple[str, ...]) -> None:
         """Remember what was answered, so a follow-up can lean on it."""
@@ -332,3 +335,21 @@ class KnowledgeAnswers:
 
 
 __all__ = ["ANYTHING_ELSE", "KnowledgeAnswers"]
+
+
+def _naming_the_place(answer: Answer | None, found: Retrieval) -> Answer | None:
+    """An answer quoted from one branch's page, to a question that named no branch, says
+    which branch: "There are two cash machines at the front of the branch" alone does not
+    tell the caller where ("do any of your branches have a drive-up ATM?")."""
+    if answer is None or found.entity is not None or not answer.sources:
+        return answer
+    page = next((p for p in found.passages if p.document_id == answer.sources[0]), None)
+    entity = page.entity if page is not None else None
+    if not entity or _place_name(entity).lower() in answer.text.lower():
+        return answer
+    return replace(answer, text=f"At the {entity}: {answer.text}")
+
+
+def _place_name(entity: str) -> str:
+    """ "Harbor Road" of "Harbor Road branch"."""
+    return entity.rsplit(" ", 1)[0] if " " in entity else entity

@@ -492,3 +492,9 @@ def test_and_what_about_on_saturday_after_branch_hours_is_not_a_booking(talk) ->
     assert saturday.action == "answer"
     assert saturday.sources[0] == "branches/elm-street"
     assert "Saturday, 9 am to 1 pm" in saturday.text
+
+
+def test_an_answer_from_one_branchs_page_says_which_branch(talk) -> None:
+    (reply,) = talk("do any of your branches have one of those drive up atms")
+    assert reply.sources[0] == "branches/harbor-road"
+    assert reply.text.startswith("At the Harbor Road branch: ")
