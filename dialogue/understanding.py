@@ -45,11 +45,12 @@ _AGENT = _any(
 _NOT_AGENT = _any(r"in person", r"person to person", r"per person", r"personal")
 
 _GOODBYE = _any(
-    r"bye", r"goodbye", r"good bye", r"bye bye", r"that's all", r"that is all", r"that'll be all",
+    r"bye", r"goodbye", r"good bye", r"bye bye", r"that's all i needed", r"that's all",
+    r"that is all", r"that'll be all",
     r"that will be all", r"that's it", r"that's everything", r"nothing else", r"no thanks",
     r"no thank you", r"hang up", r"i'm done", r"i am done",
     r"have a (?:good|nice|great) (?:day|one)", r"i'm all set", r"i'm good thanks",
-    r"talk to you later",
+    r"talk to you later", r"take care", r"that covers it",
 )  # fmt: skip
 
 _REPEAT = _any(
@@ -87,11 +88,12 @@ _GREETING = re.compile(
     r"(?:(?:oh|um|uh|hi|hello|hey|hiya|there|yes|yeah|good (?:morning|afternoon|evening)"
     r"|how's it going|how are you(?: doing)?(?: today)?|how are things|you all right|what's up"
     r"|(?:i )?hope you're (?:having )?an? (?:good|nice|great|lovely) (?:day|one|morning|afternoon)"
+    r"|well|to you"
     r")(?: |$))+$"
 )
 _THANKS = re.compile(
     r"^(?:(?:ok|okay|alright|all right|great|perfect|cool|lovely|so|thanks|thank you|cheers|"
-    r"very much|much|brilliant|wonderful|that's great|that helps|got it|i see|awesome|a bunch"
+    r"very much|much|brilliant|wonderful|that's great|that helps|got it|i see|awesome|a bunch|oh"
     r"|a lot|a million|so much|excellent|fantastic|nice|amazing|super|that's helpful"
     r"|that's perfect|appreciate it|i appreciate it|i appreciate that|much appreciated)\s*)+$"
 )
@@ -105,7 +107,7 @@ _FRUSTRATION = _any(
     r"stupid robot", r"hate this", r"hate you", r"what is wrong with you", r"are you deaf",
     r"this is not working", r"this isn't working", r"doesn't understand", r"don't understand me",
     r"losing (?:my )?patience", r"(?:way )?too complicated", r"(?:round|around) in circles",
-    r"taking (?:forever|ages)", r"had enough",
+    r"taking (?:forever|ages)", r"had enough", r"about to lose it", r"back and forth with",
 )  # fmt: skip
 
 _POSITIVE = _any(
@@ -117,11 +119,12 @@ _POSITIVE = _any(
 _FRAUD = _any(
     r"fraud\w*", r"scam\w*", r"identity theft", r"hack\w*",
     r"unauthori[sz]ed",
-    r"(?:someone|somebody)(?:'s| has| is)? ?(?:been )?"
-    r"(?:used|using|took|taken|got|withdrew|spent|accessed|stole)",
+    r"(?:someone|somebody)(?:'s| has| is)?(?: already)? ?(?:been )?"
+    r"(?:used|using|took|taken|got|withdrew|spent|accessed|stole|made|making)",
     r"phish\w*", r"stolen and (?:used|being used)",
     r"(?:don't|do not|didn't|did not) (?:recogni[sz]e|make|authori[sz]e)",
-    r"never (?:made|authori[sz]ed)", r"not mine", r"isn't mine", r"wasn't me",
+    r"never (?:made|authori[sz]ed)", r"not mine", r"isn't mine", r"wasn't me", r"weren't me",
+    r"never (?:even )?been (?:there|to)",
 )  # fmt: skip
 _DISPUTE = _any(
     r"dispute\w*", r"charge ?back", r"charged (?:me )?twice", r"double charged",
@@ -142,7 +145,8 @@ _HYPOTHETICAL = re.compile(
 # A question about how something works, anywhere in the turn.
 _ASKS_PROCESS = re.compile(
     r"\b(?:how long (?:do|does|have|will|is|can)|how (?:do|can|should) i|where (?:do|can|should) i"
-    r"|who (?:do|should) i|what (?:should|do|can) i do|what happens)\b"
+    r"|who (?:do|should) i|what (?:should|do|can) i do|what happens"
+    r"|is there (?:somewhere|anywhere|a way|a place))\b"
 )
 _INCIDENT = _any(
     r"i (?:think|believe|see|saw|found|noticed|have|got|need|want)",
@@ -153,6 +157,7 @@ _INCIDENT = _any(
 )  # fmt: skip
 
 _WORD = re.compile(r"[a-z][a-z']*|\d+")
+_LONG_FILLER = re.compile(r"^(?:u+h+|u+m+|e+r+m*|h+m+|m+h*m*|a+h+|o+h+|e+h+)$")  # "uhhh", "hmmm"
 
 
 def is_agent_request(said: str) -> bool:
@@ -167,8 +172,21 @@ def is_agent_request(said: str) -> bool:
     )
 
 
+_POLITE = frozenset(
+    "thanks thank you so much very a lot bunch for your help today again bye cheers all the".split()
+)
+
+
 def is_goodbye(said: str) -> bool:
-    return bool(_GOODBYE.search(said))
+    """A goodbye ends the turn: "no that covers it take care", not "I'm done way after you
+    close, is there a night drop?"."""
+    found = None
+    for found in _GOODBYE.finditer(said):  # noqa: B007 - the last one is wanted
+        pass
+    if found is None:
+        return False
+    after = [w for w in said[found.end() :].split() if w not in _POLITE]
+    return len(said.split()) <= 6 or len(after) <= 2
 
 
 def is_repeat_request(said: str) -> bool:
@@ -245,7 +263,7 @@ def is_unintelligible(text: str) -> bool:
     """No words that say anything: empty, noise markers ("[inaudible]", "(music)"), fillers,
     or a lone letter. Whisper writes these for line noise and coughs."""
     stripped = re.sub(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*", " ", text.lower())
-    words = [w for w in _WORD.findall(stripped) if w not in _FILLER]
+    words = [w for w in _WORD.findall(stripped) if w not in _FILLER and not _LONG_FILLER.match(w)]
     if not words:
         return True
     return len(words) == 1 and len(words[0]) == 1 and not words[0].isdigit() and words[0] != "i"

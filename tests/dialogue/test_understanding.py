@@ -195,3 +195,29 @@ def test_a_repeat_request_at_the_end_of_a_longer_turn() -> None:
     assert not is_repeat_request(
         normalise("can you repeat the part about fees because I want to write it down for my son")
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("no that covers it take care", True),
+        ("ok that's everything have a good day", True),
+        ("perfect that's all I needed thanks a bunch", True),
+        ("I'm done way after you close, is there like a night drop for my cash", False),
+    ],
+)
+def test_a_goodbye_ends_the_turn(text: str, expected: bool) -> None:
+    assert is_goodbye(normalise(text)) is expected
+
+
+def test_reports_and_questions_said_at_length() -> None:
+    said = normalise("somebody's already made purchases on it that weren't me")
+    assert needs_person(said) == "fraud"
+    asks = normalise(
+        "I opened a dispute two weeks ago, is there somewhere in the app to check on it"
+    )
+    assert needs_person(asks) is None
+    assert is_frustrated(
+        normalise("I've been going back and forth with this thing, about to lose it")
+    )
+    assert is_unintelligible("uhhh") and is_unintelligible("hmmm er")
