@@ -156,6 +156,7 @@ class FlowRun:
         self.pending: str | None = None
         self.retries = 0
         self.result: dict[str, Any] = {}
+        self._out_of_range: set[str] = set()  # "six books" said: asked again, not defaulted
         self._opening = ""
         self._key = secrets.token_hex(8)
         self._several_accounts = sum(s.kind == "account" for s in spec.slots) > 1
@@ -321,8 +322,12 @@ class FlowRun:
                 # mind wins, read as an answer when the slot was named before it
                 later = self._read(slot, tail, pending=slot.name if value is not None else pending)
                 value = later if later is not None else value
-            if value is None or not _in_range(slot, value):
+            if value is None:
                 continue
+            if not _in_range(slot, value):
+                self._out_of_range.add(slot.name)
+                continue
+            self._out_of_range.discard(slot.name)
             if slot.name in self.values and not overwrite:
                 continue
             if self.values.get(slot.name) != value:
@@ -393,7 +398,8 @@ class FlowRun:
             self.stage = "verify_name"
             return Step(self._ask_name(), "ask")
         for slot in self.spec.slots:
-            if slot.name not in self.values and slot.default is None:
+            asked = slot.default is None or slot.name in self._out_of_range
+            if slot.name not in self.values and asked:
                 self.stage, self.pending = "collect", slot.name
                 return Step(self._prompt(slot, retry=False), "ask")
         for slot in self.spec.slots:

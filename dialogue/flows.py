@@ -228,6 +228,7 @@ _ALL_ACCOUNTS = re.compile(
     r"\b(?:all|both|each|every one) (?:of )?(?:my|the|our) accounts\b|\bevery account\b"
     r"|\ball (?:my )?balances\b"
 )
+_BEFORE_BILL = re.compile(r"\b(\w+) (?:bill|bills|payment)\b")
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "last": -1}
 _ORDINAL = re.compile(r"\b(?:the )?(first|second|third|fourth|last)(?: one)?\b")
 _COUNT_WORDS = {
@@ -346,7 +347,10 @@ def match_choice(
     if hits:
         return max(hits)[1]  # the last named wins: "not lost, stolen"
     if not pending:
-        return None
+        # "my water bill" names Metro Water: the word before "bill" is only that payee's
+        before_bill = set(_BEFORE_BILL.findall(said))
+        named = [o for o in options if _distinctive_words(options)[o] & before_bill]
+        return named[0] if len(named) == 1 else None
     words = set(said.split())
     words |= {w[:-1] for w in words if w.endswith("s") and len(w) > 3}  # "transfers"
     distinctive = _distinctive_words(options)

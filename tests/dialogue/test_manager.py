@@ -498,3 +498,14 @@ def test_an_answer_from_one_branchs_page_says_which_branch(talk) -> None:
     (reply,) = talk("do any of your branches have one of those drive up atms")
     assert reply.sources[0] == "branches/harbor-road"
     assert reply.text.startswith("At the Harbor Road branch: ")
+
+
+def test_more_books_than_allowed_asks_again_instead_of_ordering_one(talk) -> None:
+    *_, asked, four = talk("can I order six books of checks", "Priya Shah", "#2468", "four then")
+    assert "How many books of checks would you like" in asked.text
+    assert "order 4 books of checks" in four.text
+
+
+def test_my_water_bill_names_the_payee(talk) -> None:
+    *_, read_back = talk("I want to pay my water bill, it's forty dollars", "John Smith", "#9012")
+    assert "pay 40 dollars to Metro Water" in read_back.text
