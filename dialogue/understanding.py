@@ -303,7 +303,8 @@ ALERTS = re.compile(
 # The caller's own money: what the balance task answers.
 OWN_MONEY = re.compile(
     r"\b(?:balances?|how much (?:money )?(?:do i|have i|i have|is (?:in|on|left))|in my|on my"
-    r"|my (?:checking|savings|account|credit card)|do i owe|i owe)\b"
+    r"|my (?:checking|savings|account|credit card)|do i owe|i owe"
+    r"|(?:what's|what is|left) in (?:the )?(?:checking|savings))\b"
 )
 # Asking for the task to be done, not about it.
 ASKS_TO_DO = re.compile(

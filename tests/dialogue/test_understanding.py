@@ -221,3 +221,10 @@ def test_reports_and_questions_said_at_length() -> None:
         normalise("I've been going back and forth with this thing, about to lose it")
     )
     assert is_unintelligible("uhhh") and is_unintelligible("hmmm er")
+
+
+def test_whats_in_checking_is_the_callers_own_money() -> None:
+    from dialogue.understanding import OWN_MONEY
+
+    assert OWN_MONEY.search(normalise("and could you tell me what's in checking right now"))
+    assert not OWN_MONEY.search(normalise("what's in a checking account statement"))
