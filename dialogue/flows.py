@@ -346,14 +346,14 @@ def match_choice(
             hits.append((min(positions), option))
     if hits:
         return max(hits)[1]  # the last named wins: "not lost, stolen"
+    distinctive = _distinctive_words(options)
     if not pending:
         # "my water bill" names Metro Water: the word before "bill" is only that payee's
         before_bill = set(_BEFORE_BILL.findall(said))
-        named = [o for o in options if _distinctive_words(options)[o] & before_bill]
+        named = [o for o in options if distinctive[o] & before_bill]
         return named[0] if len(named) == 1 else None
     words = set(said.split())
     words |= {w[:-1] for w in words if w.endswith("s") and len(w) > 3}  # "transfers"
-    distinctive = _distinctive_words(options)
     named = [o for o in options if distinctive[o] & words]
     if len(named) == 1:
         return named[0]
