@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from dialogue.answers import _stem, cross_references, tokens
+from dialogue.answers import cross_references, tokens
 from dialogue.flows import match_choice
 from dialogue.understanding import normalise
 from knowledge.embeddings import Embedder
@@ -370,7 +370,7 @@ def _section(label: str) -> str:
 
 
 # Words that ask what kind of answer is wanted ("how long does it take"), not about what.
-_FRAME = frozenset(map(_stem, "long take takes much many often soon cost costs work works".split()))
+_FRAME = frozenset(tokens("long take takes much many often soon cost costs work works"))
 
 
 def _subject(question: str) -> list[str]:

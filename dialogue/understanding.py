@@ -180,9 +180,7 @@ _POLITE = frozenset(
 def is_goodbye(said: str) -> bool:
     """A goodbye ends the turn: "no that covers it take care", not "I'm done way after you
     close, is there a night drop?"."""
-    found = None
-    for found in _GOODBYE.finditer(said):  # noqa: B007 - the last one is wanted
-        pass
+    found = max(_GOODBYE.finditer(said), key=lambda m: m.start(), default=None)  # the last
     if found is None:
         return False
     after = [w for w in said[found.end() :].split() if w not in _POLITE]
