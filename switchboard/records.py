@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ DESK_FIELDS = ("outcome", "intent", "sentiment", "agent")
 """The call fields the agent desk sets afterwards (:meth:`CallStore.set_call_fields`)."""
 
 _BEGIN = "switchboard_sqlite_begin"  # execution option: how a SQLite transaction begins
+_SQLITE_BUSY_SECS = 10.0  # how long a SQLite connection waits for another writer
 
 
 class _UTCDateTime(sa.TypeDecorator[datetime]):
@@ -516,7 +519,7 @@ def _sqlite_engine(path: str) -> sa.Engine:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         sa.URL.create("sqlite+pysqlite", database=path),
-        connect_args={"timeout": 10.0, "check_same_thread": False},
+        connect_args={"timeout": _SQLITE_BUSY_SECS, "check_same_thread": False},
         poolclass=sa.StaticPool if in_memory else sa.QueuePool,
         json_serializer=_json_text,
     )
@@ -529,13 +532,25 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
     # The sqlite3 module's own transaction handling would defer BEGIN until the first write;
     # it is switched off so that _sqlite_begin decides (the SQLAlchemy pysqlite recipe).
     dbapi_connection.isolation_level = None
-    for pragma in (
-        "journal_mode=WAL",
-        "synchronous=FULL",
-        "foreign_keys=ON",
-        "busy_timeout=10000",
-    ):
+    busy_ms = int(_SQLITE_BUSY_SECS * 1000)
+    for pragma in (f"busy_timeout={busy_ms}", "synchronous=FULL", "foreign_keys=ON"):
         dbapi_connection.execute(f"PRAGMA {pragma}")
+    _switch_to_wal(dbapi_connection)
+
+
+def _switch_to_wal(dbapi_connection: Any) -> None:
+    # Switching a new file to WAL takes an exclusive lock. When several connections switch
+    # at once, SQLite may refuse one at once, without waiting out the busy timeout (both
+    # hold a shared lock and want the exclusive one), so the switch is tried again here.
+    deadline = time.monotonic() + _SQLITE_BUSY_SECS
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
