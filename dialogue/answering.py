@@ -21,7 +21,7 @@ from dialogue.bank import BRANCHES
 from dialogue.engine import Step
 from dialogue.flows import match_choice, say_list
 from dialogue.intents import UNKNOWN_INTENT
-from dialogue.retrieval import Option, Retrieval, topic_label
+from dialogue.retrieval import Option, Retrieval, points_at_nothing, topic_label
 from dialogue.spoken import to_spoken
 from dialogue.types import Reply
 from dialogue.understanding import ASKS_TO_DO, QUESTION, is_repeat_request, normalise, yes_or_no
@@ -105,6 +105,16 @@ class KnowledgeAnswers:
         retriever = self.services.retriever
         if retriever is None:
             return None if quiet else self._no_answer(intent, confidence)
+        if not quiet and self._about_nothing_yet(text):
+            # "how do I turn it on?" as the call's first question: what is "it"?
+            self._clarifying = _Clarification(text, ())
+            return Reply(
+                "Sure. What is it you're asking about?",
+                action="clarify",
+                intent="faq",
+                confidence=confidence,
+                meta={"options": []},
+            )
         text = self._on_weekdays(text)
         found = retriever.retrieve(text, self.context)
         if not found.relevant:
@@ -150,6 +160,19 @@ class KnowledgeAnswers:
             meta={"slots": {"branch": branch}} if intent == "branch_hours" and branch else {},
         )
 
+    def _about_nothing_yet(self, text: str) -> bool:
+        """A question about "it" with nothing before it for "it" to be: no topic, no task,
+        no branch named, and not about opening hours ("when does it close?" is the bank)."""
+        assert self.services.retriever is not None
+        return (
+            self.context.topic_document is None
+            and self.flow is None
+            and not self.done
+            and points_at_nothing(text)
+            and not _ABOUT_HOURS.search(text)
+            and self.services.retriever.find_entity(text) is None
+        )
+
     def _resolve_clarification(self, text: str, said: str) -> Reply | None:
         pending = self._clarifying
         assert pending is not None
@@ -172,6 +195,8 @@ class KnowledgeAnswers:
             refined = self._refined(pending, text)
             if refined is not None:
                 return refined
+        if not labels:
+            return None  # "what is it you're asking about?" had no options: a new request
         if chosen is None:
             prediction = self.services.intents.classify([text])[0]
             if len(said.split()) > 4 or prediction.intent in self.services.flows:
@@ -221,7 +246,8 @@ class KnowledgeAnswers:
         option = next((o for o in pending.options if o.document_id == best.document_id), None)
         if option is not None:  # one of the options after all
             return self._chosen(pending, option)
-        return self._clarified(found.query, found, self._generate(found.query, found))
+        answer = self._generate(pending.question, found, found.query, topic=detail)
+        return self._clarified(found.query, found, answer)
 
     def _clarified(self, question: str, found: Retrieval, answer: Answer | None) -> Reply | None:
         if answer is None:
@@ -286,12 +312,18 @@ class KnowledgeAnswers:
         said = to_spoken(text)
         return any(s == "assistant" and t.startswith(said) for s, t in self.history[-4:])
 
-    def _generate(self, question: str, found: Retrieval, said: str | None = None):
+    def _generate(
+        self, question: str, found: Retrieval, said: str | None = None, topic: str | None = None
+    ):
         """The answer to ``question`` (the search query, which for a follow-up names its
         topic: "Elm Street branch: and on Saturday?"). A language model is given what the
         caller ``said`` instead, with their earlier turns as context; the quoting answerer,
-        which matches words, keeps the query."""
+        which matches words, keeps the query. ``topic`` says what the question is about
+        without being what it asks ("the overdraft protection thing" for "how do I turn it
+        on?"): it joins the context, whose words count less in picking a sentence."""
         context = [t for s, t in self.history[:-1] if s == "caller"][-self.config.context_turns :]
+        if topic:
+            context.append(topic)
         answerer = self.services.answerer
         asked = question if isinstance(answerer, ExtractiveAnswerer) else (said or question)
         try:

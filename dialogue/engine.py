@@ -53,8 +53,9 @@ _NOT_A_NAME = frozenset(
 _THAT_ONE = re.compile(r"\b(?:that|this|the) one\b")
 # What callers say around their name when asked for it.
 _NAME_BEFORE = re.compile(
-    r"^(?:(?:ok|okay|uh|um|er|erm|hmm|oh|yeah|yes|yep|sure|hi|hello|hey|well|so|sorry|right"
-    r"|alright|fine|it's|it is|this is|that's|that is|that would be|that'd be)\b\s*)+"
+    r"^(?:(?:ok|okay|uh|um|er|erm|hmm|oh|ah|oops|whoops|yeah|yes|yep|sure|hi|hello|hey|well"
+    r"|so|sorry|right|alright|fine|it's|it is|this is|that's|that is|that would be|that'd be)"
+    r"\b\s*)+"
     r"(?=\w)(?!(?:my name|name's|the name|call me)\b)",
     re.IGNORECASE,
 )
@@ -194,8 +195,13 @@ class FlowRun:
             return _name_in(text) is not None
         if self.stage == "verify_code":
             return extract_digits(text, 4) is not None
-        if self.stage == "confirm" and yes_or_no(normalise(text)) is not None:
-            return True
+        if self.stage == "confirm":
+            said = normalise(text)
+            answer = yes_or_no(said)
+            # a question with a number in it ("can I send more than five thousand?") is not
+            # a new value unless it says so ("can we do thirty five hundred instead")
+            if answer is not None or (is_correction(text) and self._correction(text, said, answer)):
+                return True
         if (
             kinds is None
             and self.stage == "collect"
@@ -469,17 +475,23 @@ class FlowRun:
         return Step(f"Sorry, I need a yes or a no. {self._confirm_text()}", "retry")
 
     def _corrected(self, text: str, said: str, answer: bool | None) -> list[str]:
+        """Takes the new value of :meth:`_correction`; the names of the slots changed."""
+        found = self._correction(text, said, answer)
+        self.values.update(found)
+        return list(found)
+
+    def _correction(self, text: str, said: str, answer: bool | None) -> dict[str, Any]:
         """A new value said bare at the read-back ("sorry, I meant three hundred", "okay
-        then three in the afternoon"): read as an answer to each question in turn, it is
-        taken when exactly one slot gets a new value from it."""
+        then three in the afternoon", "can we do thirty five hundred instead"): read as an
+        answer to each question in turn, it counts when exactly one slot gets a new value."""
         if answer is True and not is_correction(text):
             # "yes, that one" agrees; "okay then three in the afternoon" agrees to a change
             said = " ".join(w for w in _THAT_ONE.sub(" ", said).split() if yes_or_no(w) is None)
             text = said
         elif answer is False and not is_correction(text):
-            return []
+            return {}
         if len(said.split()) < (2 if answer is True else 1):
-            return []
+            return {}
         found = {}
         for slot in self.spec.slots:
             if slot.kind == "text":  # any words at all would do for a free-text answer
@@ -487,10 +499,7 @@ class FlowRun:
             value = self._read(slot, text, pending=slot.name)
             if value is not None and _in_range(slot, value) and value != self.values.get(slot.name):
                 found[slot.name] = value
-        if len(found) != 1:
-            return []
-        self.values.update(found)
-        return list(found)
+        return found if len(found) == 1 else {}
 
     def _act(self) -> Step:
         customer = self.identity.customer

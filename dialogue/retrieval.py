@@ -378,6 +378,21 @@ def _subject(question: str) -> list[str]:
     return [t for t in tokens(question) if t not in _FRAME]
 
 
+# Words a caller puts before the question itself ("quick question, is it free?").
+_PREAMBLE = frozenset(tokens("quick question real simple"))
+_POINTS_AT = re.compile(r"\b(?:it|its|it's|that|this|them|they|those|these|one)\b")
+
+
+def points_at_nothing(question: str) -> bool:
+    """Whether the question is only about "it" ("how do I turn it on?", "is it free?",
+    "how long is it good for?"): a pronoun and at most one word of its own. Asked with
+    nothing said before, it needs asking what "it" is."""
+    said = question.lower()
+    if not _POINTS_AT.search(said):
+        return False
+    return len([t for t in _subject(question) if t not in _PREAMBLE]) <= 1
+
+
 def _vague(question: str) -> bool:
     """Few words of its own ("and how much is that?"): it leans on the last topic."""
     return len(tokens(question)) <= VAGUE_WORDS + 1

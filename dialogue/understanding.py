@@ -41,6 +41,8 @@ _AGENT = _any(
     r"(?:get|be) put through",
     r"connect me",
     r"(?:an? |the )?(?:actual |real |live )?banker",
+    r"(?:an? |the )?(?:actual |real |live )?teller on the (?:line|phone)",
+    r"(?:speak|talk) (?:to|with) (?:an? |the )?(?:actual |real |live )?teller",
 )
 _NOT_AGENT = _any(r"in person", r"person to person", r"per person", r"personal")
 
@@ -69,6 +71,8 @@ _CANCEL_ANYWHERE = _any(
     r"cancel (?:the whole thing|all (?:of )?(?:it|that|this)|everything)",
     r"(?:let's|lets|let us|we can) (?:just )?(?:leave it|forget it|forget about it|drop it)",
     r"i(?:'ve| have) changed my mind",
+    r"(?:i'll|i will|i think i'll|let me|i'd rather|i'm going to|i'm gonna) (?:just )?hold off",
+    r"you know what,? never ?mind",
 )  # fmt: skip
 
 _YES = _any(
@@ -108,6 +112,8 @@ _FRUSTRATION = _any(
     r"this is not working", r"this isn't working", r"doesn't understand", r"don't understand me",
     r"losing (?:my )?patience", r"(?:way )?too complicated", r"(?:round|around) in circles",
     r"taking (?:forever|ages)", r"had enough", r"about to lose it", r"back and forth with",
+    r"driving me (?:crazy|mad|nuts|insane|up the wall)", r"up the wall",
+    r"keep getting (?:it|everything|this|that|things|my \w+) wrong",
 )  # fmt: skip
 
 _POSITIVE = _any(
@@ -128,10 +134,11 @@ _FRAUD = _any(
 )  # fmt: skip
 _DISPUTE = _any(
     r"dispute\w*", r"charge ?back", r"charged (?:me )?twice", r"double charged",
-    r"overcharged", r"wrong (?:amount|charge)", r"refund", r"(?:didn't|did not|never) "
+    r"overcharged", r"wrong (?:amount|charge)", r"refund\w*", r"(?:didn't|did not|never) "
     r"(?:get|got|receive|received|arrive|arrived|came|come)",
     r"(?:won't|will not|wouldn't|refus\w* to) (?:give|pay|send) (?:it|me|my money|the money)",
     r"(?:kept|keep|keeps|still|are still|is still) (?:taking|charging|billing|debiting)",
+    r"(?:took|taken|charged|billed|debited|pulled)(?: [\w']+){0,5} twice",
 )  # fmt: skip
 _QUESTION_START = re.compile(
     r"^(?:(?:thanks|thank you|ok|okay|and|so)\s+(?:\w+\s+)?(?:and\s+)?)?"
@@ -141,6 +148,11 @@ _QUESTION_START = re.compile(
 _HYPOTHETICAL = re.compile(
     r"\b(?:what (?:should|do|can) i do if|what happens (?:if|when)|how long (?:do|does|have|will)"
     r"|how do i|how can i|if i|in case)\b"
+)
+# Asking whether something needs a dispute is not yet one.
+_WHETHER_TO_DISPUTE = re.compile(
+    r"\b(?:do i (?:need|have) to|should i|would i have to|is it worth(?: it to)?)"
+    r"(?: \w+)? (?:dispute|file a dispute|open a dispute|raise a dispute|do a chargeback)\b"
 )
 # A question about how something works, anywhere in the turn.
 _ASKS_PROCESS = re.compile(
@@ -235,8 +247,10 @@ def is_frustrated(said: str) -> bool:
 
 def needs_person(said: str) -> str | None:
     """``"fraud"`` or ``"dispute"`` when the caller reports one (not when they ask how one
-    works: "how long does a dispute take?" is a knowledge question)."""
-    fraud, dispute = _FRAUD.search(said), _DISPUTE.search(said)
+    works: "how long does a dispute take?" is a knowledge question, and neither is "there's
+    a hold on my card from the hotel, do I need to dispute that?")."""
+    fraud = _FRAUD.search(said)
+    dispute = _DISPUTE.search(_WHETHER_TO_DISPUTE.sub(" ", said))
     if not (fraud or dispute):
         return None
     question = bool(_QUESTION_START.match(said))
@@ -308,8 +322,9 @@ OWN_MONEY = re.compile(
 ASKS_TO_DO = re.compile(
     r"\b(?:i want to|i'd like to|i would like to|i need to|please|help me|can you|could you"
     r"|would you|i want you to|let's|go ahead"
-    r"|(?:can|could|may) i (?:please )?(?:make|book|schedule|set up|transfer|move|send|order|reset"
-    r"|replace|get a new|block|cancel|check my|pay (?:my|the|a|an|off|\d)))\b"
+    r"|(?:can|could|may) i (?:please )?(?:make|book|schedule|set up|transfer|move|send|order"
+    r"|reorder|re order|reset|replace|get (?:a new|another|more|some more)|block|cancel|check my"
+    r"|pay (?:my|the|a|an|off|\d)))\b"
     # "can I get it reset", "I need my card replaced"
     r"|\b(?:get|have|need) (?:it|this|that|them|my \w+(?: \w+)?) (?:reset|replaced|changed"
     r"|unlocked|sent|blocked|cancell?ed)\b"

@@ -335,6 +335,73 @@ def test_a_bare_correction_at_the_read_back_changes_the_amount(talk) -> None:
     assert "moved 300 dollars to your savings account" in replies[4].text
 
 
+def test_a_new_amount_asked_for_instead_at_the_read_back_changes_it(talk) -> None:
+    *_, changed, done = talk(
+        "I need to move three grand from my savings into checking",
+        "Maria Garcia",
+        "#5678",
+        "actually can we do thirty five hundred instead",
+        "yes",
+    )
+    assert changed.action == "flow"
+    assert "move 3,500 dollars from your savings account" in changed.text
+    assert "moved 3,500 dollars to your checking account" in done.text
+
+
+def test_a_question_with_a_number_at_the_read_back_is_not_a_new_amount(talk) -> None:
+    *_, side = talk(
+        "I need to move three grand from my savings into checking",
+        "Maria Garcia",
+        "#5678",
+        "is there a limit on how much I can move in a day, like five thousand?",
+    )
+    assert "move 3,000 dollars" in side.text
+
+
+def test_the_name_again_after_a_mistyped_pin_with_an_apology_before_it(talk) -> None:
+    *_, again, name, done = talk(
+        "could I get a couple more checkbooks sent to me",
+        "maria garcia",
+        "#5768",
+        "oops sorry maria garcia",
+        "#5678",
+    )
+    assert "try once more" in again.text
+    assert name.action == "flow"
+    assert "PIN" in name.text
+    assert "you're verified" in done.text
+
+
+def test_can_i_reorder_is_the_task_not_a_question(talk) -> None:
+    (reply,) = talk("my checkbook's down to the last two checks can I reorder")
+    assert reply.action == "flow"
+    assert reply.intent == "order_checks"
+
+
+def test_a_first_question_about_it_asks_what_it_is_then_answers(talk) -> None:
+    ask, answer = talk(
+        "hi um how do I turn it on",
+        "the overdraft protection thing where my savings covers my checking",
+    )
+    assert ask.action == "clarify"
+    assert "what is it" in ask.text.lower()
+    assert answer.action == "answer"
+    assert answer.sources[0] == "accounts/overdraft"
+    assert "To turn it on" in answer.text
+
+
+def test_a_question_about_it_after_an_answer_is_a_follow_up_not_a_clarification(talk) -> None:
+    _, follow_up = talk("what is overdraft protection", "how do I turn it on")
+    assert follow_up.action == "answer"
+    assert follow_up.sources[0] == "accounts/overdraft"
+
+
+def test_when_does_it_close_is_about_the_bank_not_an_unknown_it(talk) -> None:
+    (reply,) = talk("when does it close")
+    assert reply.action == "answer"
+    assert reply.sources[0].startswith("branches/")
+
+
 def test_a_person_asked_for_in_person_mid_task_hands_off(talk) -> None:
     *_, reply = talk(
         "I'd like to pay Metro Water", "Alex Morgan", "#1234", "can I talk to somebody in person"

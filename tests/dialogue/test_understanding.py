@@ -37,6 +37,7 @@ def test_normalise_drops_punctuation_and_straightens_apostrophes() -> None:
         "I'd like to speak with somebody",
         "connect me to an advisor",
         "is there any way I can get put through to an actual banker",
+        "look I'd really prefer to sort this out with a teller on the line",
     ],
 )
 def test_requests_for_a_person(text: str) -> None:
@@ -50,6 +51,7 @@ def test_requests_for_a_person(text: str) -> None:
         "what's the fee per person",
         "what is the routing number",
         "I want to transfer money to savings",
+        "can a teller at the branch cash my check",
     ],
 )
 def test_not_requests_for_a_person(text: str) -> None:
@@ -70,6 +72,9 @@ def test_not_requests_for_a_person(text: str) -> None:
             "the gym kept taking money off my card after I cancelled and won't give it back",
             "dispute",
         ),
+        ("the airline cancelled my flight and they still haven't refunded the ticket", "dispute"),
+        ("they already took this month's bill out twice and I want the second one back", "dispute"),
+        ("I was charged twice by the gym, should I dispute it", "dispute"),
     ],
 )
 def test_reports_that_need_a_person(text: str, kind: str) -> None:
@@ -85,6 +90,8 @@ def test_reports_that_need_a_person(text: str, kind: str) -> None:
         "what should I do if my card is stolen",
         "after you send off the chargeback how long does the store have to answer it",
         "I keep getting scam texts pretending to be you, where do I forward them",
+        "the hotel put a hold on my card when I checked in and it's still pending, do I need to"
+        " dispute that",
     ],
 )
 def test_questions_about_fraud_and_disputes_are_not_reports(text: str) -> None:
@@ -117,6 +124,7 @@ def test_yes_or_no(text: str, answer: bool | None) -> None:
         "you're not listening",
         "ridiculous",
         "I'm losing my patience here, this is way too complicated",
+        "no no no you keep getting everything wrong this is driving me up the wall",
     ],
 )
 def test_frustration(text: str) -> None:
@@ -183,6 +191,7 @@ def test_talking_to_somebody_in_person_is_a_request_for_a_person() -> None:
     [
         ("I'll have another look in the car first so let's just forget the whole thing", True),
         ("cancel", True),
+        ("hmm you know what never mind I'll hold off for now", True),
         ("I was going to cancel a payment and then I wondered about the fee for it", False),
     ],
 )
