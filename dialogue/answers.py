@@ -432,6 +432,10 @@ _ASKS = {
     "duration": re.compile(r"\b(?:how long|how many days|how soon|when will|how quickly)\b", re.I),
     "time": re.compile(r"\b(?:when|what time|open|opening|hours|morning|night|evening)\b", re.I),
     "phone": re.compile(r"\b(?:number|phone|call|ring)\b", re.I),
+    "steps": re.compile(
+        r"\b(?:how (?:do|can|should|would) (?:i|we)|how to|what (?:do|should|can) (?:i|we) do)\b",
+        re.I,
+    ),
 }
 _HOLDS = {
     "money": re.compile(r"\$\d|\b\d[\d,.]*\s*(?:dollars?|cents?|percent)\b|\bfree\b", re.I),
@@ -444,6 +448,11 @@ _HOLDS = {
         r"\b\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.)|\b24 hours\b|\bclosed\b", re.I
     ),
     "phone": re.compile(r"\b\d{3}[-. ]\d{4}\b"),
+    # an instruction: "To stop one, contact the company first.", "Go to Cards, then ..."
+    "steps": re.compile(
+        r"^(?:To [a-z]+\b[^,.]*,|(?:Go|Call|Choose|Open|Contact|Visit|Tap|Sign|Use|Ask|Bring|Fill"
+        r"|Select|Enter|Send|Write|Freeze|Report|Cancel|Log|Add|Set)\b)"
+    ),
 }
 
 

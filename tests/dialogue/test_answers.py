@@ -400,3 +400,18 @@ def test_short_plurals_in_es_meet_their_singular() -> None:
 
     assert tokens("buses boxes taxes branches") == ["bus", "box", "tax", "branch"]
     assert tokens("which bus") == ["bus"]
+
+
+def test_a_how_do_i_question_prefers_the_sentence_that_says_what_to_do() -> None:
+    payments = (
+        "Some companies take payments from your account themselves, for example a gym. "
+        "These are not in Bill Pay. "
+        "To stop one, contact the company first. "
+        "If the company keeps taking payments, call us and we can block them."
+    )
+    result = ExtractiveAnswerer().answer(
+        "the gym takes the membership from my account, how do I make them stop taking it",
+        [_passage(payments, "scheduled-payments")],
+    )
+    assert result is not None
+    assert "contact the company first" in result.text
