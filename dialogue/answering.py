@@ -162,10 +162,12 @@ class KnowledgeAnswers:
 
     def _about_nothing_yet(self, text: str) -> bool:
         """A question about "it" with nothing before it for "it" to be: no topic, no task,
-        no branch named, and not about opening hours ("when does it close?" is the bank)."""
+        no branch named, and not about opening hours ("when does it close?" is the bank).
+        Asked once: a caller who says "is it free?" again gets the best answer there is."""
         assert self.services.retriever is not None
         return (
             self.context.topic_document is None
+            and (self._last is None or self._last.action != "clarify")
             and self.flow is None
             and not self.done
             and points_at_nothing(text)

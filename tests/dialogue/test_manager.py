@@ -576,3 +576,9 @@ def test_more_books_than_allowed_asks_again_instead_of_ordering_one(talk) -> Non
 def test_my_water_bill_names_the_payee(talk) -> None:
     *_, read_back = talk("I want to pay my water bill, it's forty dollars", "John Smith", "#9012")
     assert "pay 40 dollars to Metro Water" in read_back.text
+
+
+def test_asking_about_it_twice_is_not_asked_what_it_is_twice(talk) -> None:
+    ask, again = talk("is it free", "is it free")
+    assert ask.action == "clarify"
+    assert again.action != "clarify"
