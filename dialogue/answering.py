@@ -200,7 +200,7 @@ class KnowledgeAnswers:
         if not labels:
             return None  # "what is it you're asking about?" had no options: a new request
         if chosen is None:
-            prediction = self.services.intents.classify([text])[0]
+            prediction = self._classify(text)
             if len(said.split()) > 4 or prediction.intent in self.services.flows:
                 return None  # a new request: handle it as one
             self._failures += 1

@@ -131,12 +131,15 @@ def _absolute_date(toks: list[str], today: date, prefer_future: bool) -> date | 
 
 def _relative_date(toks: list[str], today: date) -> date | None:
     joined = " ".join(toks)
+    counted = _counted_from(toks, today)
+    if counted is not None:
+        return counted
     if "day after tomorrow" in joined:
         return today + timedelta(days=2)
     if "day before yesterday" in joined:
         return today - timedelta(days=2)
     for word, days in (("tomorrow", 1), ("today", 0), ("tonight", 0), ("yesterday", -1)):
-        if word in toks:
+        if any(t == word and not _negated(toks, i) for i, t in enumerate(toks)):
             return today + timedelta(days=days)
     for i, t in enumerate(toks):
         if t != "in":
@@ -162,6 +165,59 @@ def _relative_date(toks: list[str], today: date) -> date | None:
                 if (found_date := _safe_date(year, month, day)) is not None:
                     return found_date
             return _safe_date(year, month, today.day)
+    return None
+
+
+_NEGATIONS = {"not", "don't", "dont", "never", "can't", "won't"}
+_DAY_WORDS = {"today", "tonight", "tomorrow", "yesterday"}
+
+
+def _negated(toks: list[str], i: int) -> bool:
+    """Whether a "not" or "don't" comes shortly before ``toks[i]`` ("don't take it today"),
+    with no other day between ("not today, tomorrow" names tomorrow)."""
+    for t in reversed(toks[max(0, i - 4) : i]):
+        if t in _DAY_WORDS:
+            return False
+        if t in _NEGATIONS:
+            return True
+    return False
+
+
+def _counted_from(toks: list[str], today: date) -> date | None:
+    """ "a week from today", "three days from tomorrow", "two weeks from Monday"."""
+    for i, t in enumerate(toks):
+        if t != "from" or i < 2:
+            continue
+        unit = toks[i - 1]
+        days = {"day": 1, "days": 1, "week": 7, "weeks": 7, "fortnight": 14}.get(unit)
+        if days is None:
+            continue
+        if toks[i - 2] in ("a", "an", "one"):
+            count = 1
+        else:
+            found = _count_before(toks, i - 1)
+            if found is None:
+                continue
+            count = found
+        anchor = token_at(toks, i + 1)
+        if anchor in ("today", "now"):
+            start = today
+        elif anchor == "tomorrow":
+            start = today + timedelta(days=1)
+        elif anchor in _WEEKDAYS:
+            start = _weekday_date(toks[i + 1 :], today)
+        else:
+            continue
+        return None if start is None else start + timedelta(days=days * count)
+    return None
+
+
+def _count_before(toks: list[str], end: int) -> int | None:
+    """The whole number said just before ``toks[end]`` ("three" in "three days")."""
+    for start in range(max(0, end - 3), end):
+        found = read_cardinal(toks, start)
+        if found is not None and found[1] == end and found[0] == found[0].to_integral_value():
+            return int(found[0])
     return None
 
 
@@ -193,7 +249,8 @@ def _day_of_month(toks: list[str], today: date, prefer_future: bool) -> date | N
             and token_at(toks, end + 1) == "next"
             and token_at(toks, end + 2) == "month"
         ):
-            return _resolve_day(day, today.replace(day=1) + timedelta(days=32), True)
+            later = today.replace(day=1) + timedelta(days=32)  # a day of next month
+            return _safe_date(later.year, later.month, day)
         if follower in _DAY_FOLLOWERS or follower in _WEEKDAYS:
             return _resolve_day(day, today, prefer_future)
     return None

@@ -51,6 +51,8 @@ _NOT_A_NAME = frozenset(
     "yes yeah no nope okay ok sure hello hi thanks thank you sorry what why pardon".split()
 )
 _THAT_ONE = re.compile(r"\b(?:that|this|the) one\b")
+# Where the caller starts saying verification digits unasked.
+_SAYS_DIGITS = re.compile(r"\b(?:last (?:four|4)|pin|ending in|ends in)\b", re.IGNORECASE)
 # What callers say around their name when asked for it.
 _NAME_BEFORE = re.compile(
     r"^(?:(?:ok|okay|uh|um|er|erm|hmm|oh|ah|oops|whoops|yeah|yes|yep|sure|hi|hello|hey|well"
@@ -176,6 +178,16 @@ class FlowRun:
         """The caller asked for this task in ``text`` (which may already hold slot values)."""
         self._opening = text
         self._absorb(text, pending=None)
+        if self.spec.verify and not self.identity.verified and not self.identity.heard_name:
+            # "this is John Smith, the last four of my checking are 1100, what's in savings"
+            name = extract_name(text)
+            if name is not None:
+                self.identity.heard_name = name
+                said_digits = _SAYS_DIGITS.search(text)
+                digits = extract_digits(text[said_digits.end() :], 4) if said_digits else None
+                if digits is not None:
+                    self.stage = "verify_code"
+                    return self._check(name, digits, keyed=False)
         return self._next()
 
     def handle(self, text: str, *, keypad: str | None = None) -> Step:

@@ -42,7 +42,7 @@ from dialogue.bank import BRANCHES
 from dialogue.engine import FlowRun, Identity, Step
 from dialogue.flows import json_value
 from dialogue.handoff import HandoffReason, HandoffSummary, build_summary
-from dialogue.intents import UNKNOWN_INTENT
+from dialogue.intents import UNKNOWN_INTENT, IntentPrediction
 from dialogue.retrieval import (
     ConversationContext,
 )
@@ -53,6 +53,7 @@ from dialogue.services import (
     HandoffRequested,
     TaskCompleted,
 )
+from dialogue.slots import extract_name
 from dialogue.spoken import to_spoken
 from dialogue.types import Action, Reply
 from dialogue.understanding import (
@@ -68,6 +69,7 @@ from dialogue.understanding import (
     PAYS_SOMEONE,
     QUESTION,
     THERE,
+    WH_QUESTION,
     Sentiment,
     is_agent_request,
     is_cancel,
@@ -80,6 +82,7 @@ from dialogue.understanding import (
     needs_person,
     normalise,
     sentiment,
+    the_request,
     yes_or_no,
 )
 
@@ -94,6 +97,7 @@ _DETAIL = re.compile(
     r"(?:\s+\S+){0,5}$"
 )
 # "oh okay, and what about my checking?"
+_THE_OTHER = re.compile(r"\bthe other (?:one|account)\b")
 _AND_ABOUT = re.compile(
     r"^(?:(?:oh|ok|okay|um|uh|right|alright|great|cool|thanks|thank you|perfect)\s+)*"
     r"(?:and|also|what about|how about|and what about|and how about)\b"
@@ -203,6 +207,26 @@ class DialogueManager(KnowledgeAnswers):
                 "just tell me what you need.",
                 action="fallback",
                 meta={"dtmf": digits},
+            )
+        )
+
+    def on_keypad_pause(self) -> Reply | None:
+        """The caller stopped pressing keys before a PIN was complete. A lone 0 asks for a
+        person, as it does anywhere else; a short PIN is asked for again. None when no keys
+        are waiting, or when they were keyed before the name (kept for after it)."""
+        keyed = self._keypad
+        if not keyed or self.flow is None or self.flow.stage != "verify_code":
+            return None
+        self._keypad = ""
+        if keyed == "0":
+            return self._say(self._handoff("agent_request", "[pressed 0]"))
+        return self._say(
+            Reply(
+                f"I only got {len(keyed)} of the four digits. Please enter your four-digit "
+                "PIN again, or say the last four digits of your card or account number.",
+                action="flow",
+                intent=self.flow.spec.name,
+                meta={"slots": self.flow.slots()},
             )
         )
 
@@ -340,12 +364,12 @@ class DialogueManager(KnowledgeAnswers):
             if refined is not None:
                 return refined
 
-        prediction = self.services.intents.classify([text])[0]
+        prediction = self._classify(text)
         intent, confidence = prediction.intent, prediction.confidence
         again = self._same_task_again(said, text, intent, confidence)
         if again is not None:
             # "and what about my checking?" after the savings balance: the same task again
-            return self._start_flow(again, text, confidence)
+            return self._start_flow(again[0], again[1], confidence)
         if (
             intent == "transfer_money"
             and PAYS_SOMEONE.search(said)
@@ -373,9 +397,17 @@ class DialogueManager(KnowledgeAnswers):
         assert reply is not None
         return reply
 
-    def _same_task_again(self, said: str, text: str, intent: str, confidence: float) -> str | None:
-        """The task just done, when a follow-up names another of its values ("and what
-        about my checking?" after the savings balance) and asks for no other task."""
+    def _classify(self, text: str) -> IntentPrediction:
+        """The intent of what the caller asks for, without an aside, their introduced name
+        or digits said unasked around it (see :func:`the_request`)."""
+        return self.services.intents.classify([the_request(text, extract_name(text))])[0]
+
+    def _same_task_again(
+        self, said: str, text: str, intent: str, confidence: float
+    ) -> tuple[str, str] | None:
+        """The task just done and what to start it with, when a follow-up names another of
+        its values ("and what about my checking?" after the savings balance) or "the other
+        one", and asks for no other task."""
         done = self.flow
         if done is None or not done.finished or not done.result or not _AND_ABOUT.match(said):
             return None
@@ -383,7 +415,23 @@ class DialogueManager(KnowledgeAnswers):
         other_task = intent in self.services.flows and intent != name
         if other_task and confidence >= self.config.flow_confidence:
             return None
-        return name if done.new_values(text) else None
+        if done.new_values(text):
+            return name, text
+        if _THE_OTHER.search(said):
+            return name, self._other_account(done) or ""
+        return None
+
+    def _other_account(self, done: FlowRun) -> str | None:
+        """The caller's one account that the finished task did not use ("the other one"
+        after the savings balance, for a caller with checking and savings); None when
+        that is not one account."""
+        accounts = [s.name for s in done.spec.slots if s.kind == "account"]
+        customer = self.identity.customer
+        if len(accounts) != 1 or done.values.get(accounts[0]) is None or customer is None:
+            return None  # a transfer has two accounts: "the other one" is not one of them
+        used = {done.values[accounts[0]]}
+        others = {a.type for a in self.services.bank.accounts(customer.id)} - used
+        return others.pop() if len(others) == 1 else None
 
     def _knowledge_first(self, text: str, said: str, intent: str) -> bool:
         """Whether a task intent should first be tried as a question for the knowledge base:
@@ -486,7 +534,7 @@ class DialogueManager(KnowledgeAnswers):
             return self._flow_reply(flow.ask_again(), "flow")
         accepted = flow.accepts(text)
         if not accepted or len(said.split()) > 6:
-            prediction = self.services.intents.classify([text])[0]
+            prediction = self._classify(text)
             other = prediction.intent
             if (
                 other in self.services.flows
@@ -501,7 +549,11 @@ class DialogueManager(KnowledgeAnswers):
             ):
                 self._open.append(f"{flow.spec.title} not finished (caller moved on)")
                 return self._start_flow(other, text, prediction.confidence)
-        if not accepted and QUESTION.match(said):
+        # "hang on, where exactly is the Harbor Road branch?": a question need not open the turn
+        asks = QUESTION.match(said) or (
+            len(said.split()) >= 6 and (ASKS_ABOUT.search(said) or WH_QUESTION.search(said))
+        )
+        if not accepted and asks:
             side = self._side_question(text, said)
             if side is not None:
                 return side
@@ -612,7 +664,7 @@ class DialogueManager(KnowledgeAnswers):
         )
         intent, confidence = "agent_request", None
         if reason != "agent_request" and text and not text.startswith("["):
-            prediction = self.services.intents.classify([text])[0]
+            prediction = self._classify(text)
             intent, confidence = prediction.intent, prediction.confidence
         return Reply(
             said,

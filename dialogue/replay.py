@@ -11,7 +11,7 @@ A scenario (``dialogue/scenarios/*.yaml``) is a conversation with expectations::
     turns:
       - caller: I'd like to move a hundred dollars from checking to savings
         expect: {action: flow, intent: transfer_money, slots: {amount: "100.00"}}
-      - keypad: "1234"             # keys pressed
+      - keypad: "1234"             # keys pressed, then a pause
       - silence: true              # the caller said nothing (the idle prompt)
       - agent: I've put a note on your account.
       - caller: no, from savings
@@ -178,6 +178,8 @@ def run_scenario(
                 reply = None
                 for key in str(turn["keypad"]):
                     reply = manager.on_dtmf(key) or reply
+                # the caller then stops keying: a lone 0 or a short PIN is answered
+                reply = reply or manager.on_keypad_pause()
             elif "silence" in turn:
                 result.transcript.append("caller: (silence)")
                 reply = manager.on_idle(prompts, 2)

@@ -79,7 +79,9 @@ _CENTS = {"cent", "cents", "pence"}
 _PAY_VERBS = {
     "pay", "paying", "paid", "transfer", "transferring", "transferred", "send", "sending",
     "sent", "withdraw", "withdrawing", "deposit", "depositing", "move", "moving", "put",
+    "shift", "shifting", "wire", "wiring", "stash", "stick",
 }  # fmt: skip
+_GRAND = {("half", "a", "grand"): Decimal(500), ("a", "grand"): Decimal(1000)}
 _PAY_OBJECTS = {"me", "them", "him", "her", "you", "it", "off", "back", "over", "only", "just"}
 _AMOUNT_FOLLOWERS = {None, "to", "into", "from", "towards", "today", "now", "please", "instead"}
 
@@ -107,7 +109,8 @@ def _cents_after(toks: list[str], j: int) -> tuple[Decimal, int] | None:
 def extract_amount(text: str) -> Amount | None:
     """The first sum of money in ``text``.
 
-    Needs a currency mark ("$135", "135 dollars", "fifty bucks", "two grand", "fifty cents"),
+    Needs a currency mark ("$135", "135 dollars", "fifty bucks", "two grand", "half a grand",
+    "fifty cents"),
     a money-shaped figure ("2,500.75"), or a payment verb before a bare number ("pay twelve
     fifty", "transfer 500 to savings", "make it two hundred"), so "send me two statements"
     is not an amount.
@@ -116,6 +119,11 @@ def extract_amount(text: str) -> Amount | None:
     i = 0
     while i < len(toks):
         tok = toks[i]
+        grand = next(
+            (v for words, v in _GRAND.items() if tuple(toks[i : i + len(words)]) == words), None
+        )
+        if grand is not None and (i == 0 or toks[i - 1] != "half"):  # "half a grand", "a grand"
+            return Amount(grand)
         if tok in CURRENCY_SYMBOLS:
             found = read_cardinal(toks, i + 1)
             if found is not None:
@@ -293,7 +301,9 @@ NOT_NAMES = frozenset(
     thanks thank sorry broken working done over all because who what when where why how which
     there they he she him her them us our account card bill payment balance money time number
     re regards gonna getting taking looking happening ringing complicated fraud stolen lost
-    calls calling declined""".split()
+    calls calling declined dollars dollar bucks cents zero oh one two three four five six seven
+    eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen
+    twenty thirty forty fifty sixty seventy eighty ninety hundred thousand""".split()
 )
 
 
@@ -306,6 +316,15 @@ def _name_words(words: list[str], cased: bool) -> list[str]:
     return name
 
 
+def _is_cased(text: str) -> bool:
+    """Whether the transcript uses capitals (Whisper's does): a capital after the first word
+    other than "I" ("sorry I was grabbing a pen it's john smith" is not cased)."""
+    if text == text.upper():
+        return False
+    words = _NAME_WORD.findall(text)[1:]
+    return any(w[0].isupper() for w in words if w.split("'")[0] != "I")
+
+
 def extract_name(text: str) -> str | None:
     """The caller's name, only where introduced: "my name is John Smith", "this is Maria
     Garcia", "it's Ann", "John Smith speaking". Title-cased; "McDonald" keeps its capitals.
@@ -314,7 +333,7 @@ def extract_name(text: str) -> str | None:
     a name; all-lower-case text relies on a stop list alone.
     """
     text = text.replace("\u2019", "'")
-    cased = text != text.lower() and text != text.upper()
+    cased = _is_cased(text)
     for m in _NAME_INTRO.finditer(text):
         name = _name_words(_NAME_WORD.findall(text[m.end() :].split(",")[0].split(".")[0]), cased)
         if name:

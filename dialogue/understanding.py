@@ -43,6 +43,8 @@ _AGENT = _any(
     r"(?:an? |the )?(?:actual |real |live )?banker",
     r"(?:an? |the )?(?:actual |real |live )?teller on the (?:line|phone)",
     r"(?:speak|talk) (?:to|with) (?:an? |the )?(?:actual |real |live )?teller",
+    r"one of your (?:people|staff|team|colleagues|employees)",
+    r"flesh and blood",
 )
 _NOT_AGENT = _any(r"in person", r"person to person", r"per person", r"personal")
 
@@ -73,6 +75,8 @@ _CANCEL_ANYWHERE = _any(
     r"i(?:'ve| have) changed my mind",
     r"(?:i'll|i will|i think i'll|let me|i'd rather|i'm going to|i'm gonna) (?:just )?hold off",
     r"you know what,? never ?mind",
+    r"leave (?:it|the money|them) (?:where it is|where they are|as it is|for now|for today)",
+    r"(?:let's|lets|let us) not (?:bother|do (?:it|that|this))",
 )  # fmt: skip
 
 _YES = _any(
@@ -114,6 +118,7 @@ _FRUSTRATION = _any(
     r"taking (?:forever|ages)", r"had enough", r"about to lose it", r"back and forth with",
     r"driving me (?:crazy|mad|nuts|insane|up the wall)", r"up the wall",
     r"keep getting (?:it|everything|this|that|things|my \w+) wrong",
+    r"brick wall", r"up to here", r"automated (?:rubbish|garbage|nonsense|junk)",
 )  # fmt: skip
 
 _POSITIVE = _any(
@@ -129,7 +134,9 @@ _FRAUD = _any(
     r"(?:used|using|took|taken|got|withdrew|spent|accessed|stole|made|making)",
     r"phish\w*", r"stolen and (?:used|being used)",
     r"(?:don't|do not|didn't|did not) (?:recogni[sz]e|make|authori[sz]e)",
-    r"never (?:made|authori[sz]ed)", r"not mine", r"isn't mine", r"wasn't me", r"weren't me",
+    r"never (?:made|authori[sz]ed|placed|ordered|bought|signed up)",
+    r"(?:didn't|did not) (?:place|order|buy|sign up)",
+    r"not mine", r"isn't mine", r"wasn't me", r"weren't me",
     r"never (?:even )?been (?:there|to)",
 )  # fmt: skip
 _DISPUTE = _any(
@@ -139,6 +146,9 @@ _DISPUTE = _any(
     r"(?:won't|will not|wouldn't|refus\w* to) (?:give|pay|send) (?:it|me|my money|the money)",
     r"(?:kept|keep|keeps|still|are still|is still) (?:taking|charging|billing|debiting)",
     r"(?:took|taken|charged|billed|debited|pulled)(?: [\w']+){0,5} twice",
+    r"(?:charge|payment|transaction) reversed", r"reverse (?:the|that|this) (?:charge|payment)",
+    r"(?:won't|will not|wouldn't|refus\w* to) (?:take it back|accept (?:it|the) (?:back|return))",
+    r"get my money back",
 )  # fmt: skip
 _QUESTION_START = re.compile(
     r"^(?:(?:thanks|thank you|ok|okay|and|so)\s+(?:\w+\s+)?(?:and\s+)?)?"
@@ -299,6 +309,46 @@ ASKS_ABOUT = re.compile(
     r"|which|why"
     r"|is (?:it|there|that)|are (?:there|you)|do (?:i|you|they)|does (?:it|that|the)"
     r"|can i|could i|should i|will (?:it|i|they)|am i)\b"
+)
+# What callers put around a request that says nothing about what they want: an aside
+# before it, their name, the digits they expect to be asked for.
+_ASIDE = re.compile(
+    r"\b(?:but |and |oh |so |also |okay |ok )*(?:while i'm (?:here|at it|on the (?:line|phone))"
+    r"|while i have you|before i forget|one more thing)\b[\s,]*",
+    re.IGNORECASE,
+)
+_INTRODUCTION = re.compile(
+    r"\b(?:this is|my name is|my name's|it's)\s+[a-z'\-]+(?:\s+[a-z'\-]+)?(?:\s+(?:here|calling))?",
+    re.IGNORECASE,
+)
+_DIGITS_SAID = re.compile(
+    r"\b(?:and )?(?:(?:the|my) )?(?:last (?:four|4)|pin)(?: digits)?"
+    r"(?: (?:of|on|for) (?:my|the) [a-z]+(?: (?:card|account))?)?(?: (?:is|are|number))*"
+    r"(?: (?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d+)){1,4}\b",
+    re.IGNORECASE,
+)
+
+
+# Spoken contractions Whisper writes as said, in the words the intent model learnt from.
+_SPOKEN = {"gotta": "need to", "wanna": "want to", "gonna": "going to", "hafta": "have to"}
+_SPOKEN_WORD = re.compile(r"\b(?:" + "|".join(_SPOKEN) + r")\b", re.IGNORECASE)
+
+
+def the_request(text: str, name: str | None) -> str:
+    """``text`` without what says nothing about the task: an aside ("but while I'm here"),
+    the caller's own ``name`` introduced, and verification digits said unasked; "gotta" and
+    "wanna" as "need to" and "want to". For the intent model, which reads "this is John
+    Smith, the last four are 1100" as noise."""
+    if name:
+        text = _INTRODUCTION.sub(" ", text, count=1)
+    text = _DIGITS_SAID.sub(" ", _ASIDE.sub(" ", text))
+    text = _SPOKEN_WORD.sub(lambda m: _SPOKEN[m.group(0).lower()], text)
+    return " ".join(text.split()) or text
+
+
+# A question later in the turn, with a word before its verb ("where exactly is the branch").
+WH_QUESTION = re.compile(
+    r"\b(?:how|what|when|where|which|who|why)(?: \w+)? (?:is|are|do|does|can|could|will|would)\b"
 )
 PAYS_SOMEONE = re.compile(r"\bpay(?:ing)? (?!(?:my|the|your) (?:own|other) )(?!(?:into|to) )\w")
 THERE = re.compile(r"\b(?:there|that branch|that one|the same branch)\b")

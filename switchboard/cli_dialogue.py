@@ -62,6 +62,7 @@ def _chat(services) -> int:
             reply = None
             for key in line[1:].strip():
                 reply = manager.on_dtmf(key) or reply
+            reply = reply or manager.on_keypad_pause()  # the line ends the keys
             if reply is None:
                 continue
         elif not line.strip():

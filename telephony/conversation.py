@@ -1,9 +1,10 @@
 """The dialogue stage: caller text, keys and silence in; replies to speak out.
 
 It owns the conversational timing a caller expects: the greeting when the call starts, a
-prompt after silence and a polite hang-up after repeated silence, ending the call once a
-goodbye has been heard, and handing the caller to a person once the handoff reply has been
-heard (``on_handoff`` moves the call; if it can't, the caller is told and stays with us).
+prompt after silence and a polite hang-up after repeated silence, the end of a keyed PIN
+after a pause (a lone 0 there asks for a person), ending the call once a goodbye has been
+heard, and handing the caller to a person once the handoff reply has been heard
+(``on_handoff`` moves the call; if it can't, the caller is told and stays with us).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class DialogueProcessor(FrameProcessor):
         journal: CallJournal,
         *,
         idle_prompt_secs: float = 7.0,
+        keypad_pause_secs: float = 4.0,
         idle_prompts_before_hangup: int = 2,
         hangup_grace_secs: float = 2.0,
         on_handoff: Callable[[], Awaitable[bool]] | None = None,
@@ -59,12 +61,14 @@ class DialogueProcessor(FrameProcessor):
         self._dialogue = dialogue
         self._journal = journal
         self._idle_secs = idle_prompt_secs
+        self._keypad_secs = keypad_pause_secs
         self._max_prompts = idle_prompts_before_hangup
         self._hangup_grace = hangup_grace_secs
         self._on_handoff = on_handoff
         self._turn_id = 0
         self._idle_prompts = 0
         self._idle_task: asyncio.Task | None = None
+        self._keypad_task: asyncio.Task | None = None
         self._hangup_task: asyncio.Task | None = None
         self._ending_turn: int | None = None
         self._ending: Literal["hang_up", "handoff"] | None = None
@@ -94,6 +98,7 @@ class DialogueProcessor(FrameProcessor):
             self._caller_speaking = True
             self._idle_prompts = 0
             self._cancel_idle()
+            self._cancel_keypad()
         elif isinstance(frame, BotStartedSpeakingFrame):
             self._bot_speaking = True
             self._cancel_idle()
@@ -120,6 +125,7 @@ class DialogueProcessor(FrameProcessor):
     async def cleanup(self):
         await super().cleanup()
         self._cancel_idle()
+        self._cancel_keypad()
         for task in (self._hangup_task,):
             if task is not None:
                 task.cancel()
@@ -149,13 +155,30 @@ class DialogueProcessor(FrameProcessor):
         if self._bot_speaking:
             await self.broadcast_interruption()
         self._journal.add_turn("caller", "[keypad]", meta={"dtmf": True})
+        self._cancel_keypad()
         reply = self._safe(self._dialogue.on_dtmf, digit)
-        if reply is not None:  # None: a PIN is being keyed, more digits to come
+        if reply is not None:
             await self._say(reply)
+        else:  # a PIN is being keyed: more digits to come, or a pause that ends them
+            self._keypad_task = self.create_task(self._keypad_timer(), name="keypad-timer")
 
-    def _safe(self, step, argument) -> Reply | None:
+    async def _keypad_timer(self) -> None:
+        await asyncio.sleep(self._keypad_secs)
+        self._keypad_task = None
+        reply = self._safe(self._dialogue.on_keypad_pause)
+        if reply is not None:  # a lone 0 (a person), or a PIN too short
+            await self._say(reply)
+        else:
+            self._restart_idle()
+
+    def _cancel_keypad(self) -> None:
+        if self._keypad_task is not None:
+            self._keypad_task.cancel()
+            self._keypad_task = None
+
+    def _safe(self, step, *args) -> Reply | None:
         try:
-            return step(argument)
+            return step(*args)
         except Exception as e:  # noqa: BLE001 - a spoken apology instead of a dead call
             logger.exception(f"{self}: dialogue step failed: {e}")
             return Reply(

@@ -582,3 +582,91 @@ def test_asking_about_it_twice_is_not_asked_what_it_is_twice(talk) -> None:
     ask, again = talk("is it free", "is it free")
     assert ask.action == "clarify"
     assert again.action != "clarify"
+
+
+def test_a_lone_0_at_the_pin_prompt_then_a_pause_asks_for_a_person(talk) -> None:
+    *_, waiting = talk("my debit card is worn out and I need a new one", "Maria Garcia", "#0")
+    assert waiting is None  # 0 could start a PIN
+    reply = talk.manager.on_keypad_pause()
+    assert reply is not None
+    assert reply.action == "handoff"
+    assert reply.meta["reason"] == "agent_request"
+
+
+def test_a_pin_cut_short_by_a_pause_is_asked_for_again(talk) -> None:
+    talk("my debit card is worn out and I need a new one", "Maria Garcia", "#56")
+    reply = talk.manager.on_keypad_pause()
+    assert reply is not None and reply.action == "flow"
+    assert "2 of the four digits" in reply.text
+    (done,) = talk("#5678")
+    assert "you're verified" in done.text
+
+
+def test_no_pause_reply_when_no_keys_are_waiting(talk) -> None:
+    talk("what's my checking balance")
+    assert talk.manager.on_keypad_pause() is None
+
+
+def test_name_and_digits_said_with_the_request_verify_at_once(talk) -> None:
+    (reply,) = talk(
+        "hi there yeah this is john smith the last four on my checking are one one zero zero "
+        "and I just wanted to know what's sitting in my savings"
+    )
+    assert reply.action == "flow"
+    assert "you're verified" in reply.text
+    assert "savings balance is 1,500 dollars" in reply.text
+
+
+def test_an_amount_said_as_a_number_is_not_a_name_at_the_start(talk) -> None:
+    (reply,) = talk("hi I wanna pay my water bill it's forty dollars")
+    assert "full name" in reply.text
+
+
+def test_the_other_one_after_a_balance_is_the_callers_other_account(talk) -> None:
+    *_, savings, other = talk(
+        "how much is in my savings account",
+        "Priya Shah",
+        "#2468",
+        "okay and how about the other one",
+    )
+    assert "savings balance" in savings.text
+    assert other.action == "flow"
+    assert "checking balance is 1,830 dollars 40" in other.text
+
+
+def test_the_other_one_with_three_accounts_asks_which(talk) -> None:
+    *_, other = talk("what's my savings balance", "Alex Morgan", "#1234", "and the other one")
+    assert other.action == "flow"
+    assert "Which account" in other.text
+
+
+def test_a_question_later_in_the_turn_mid_task_is_a_side_question(talk) -> None:
+    *_, side = talk(
+        "I'd like to book a visit at the harbor road branch",
+        "John Smith",
+        "#9012",
+        "thursday the third",
+        "hang on where exactly is the harbor road branch I've never been",
+    )
+    assert side.action == "answer"
+    assert side.sources[0] == "branches/harbor-road"
+    assert "what time" in side.text.lower()
+
+
+def test_a_name_at_the_end_of_an_apology_in_lower_case_verifies(talk) -> None:
+    *_, name = talk(
+        "I'd like a fresh checkbook mailed to me", "sorry I was grabbing a pen it's john smith"
+    )
+    assert "PIN" in name.text
+
+
+@pytest.mark.parametrize(
+    ("said", "reason"),
+    [
+        ("my puppy chewed my debit card to bits", "damaged"),
+        ("somebody snatched my bag with my credit card in it", "stolen"),
+    ],
+)
+def test_a_chewed_card_is_damaged_and_a_snatched_one_stolen(talk, said, reason) -> None:
+    (reply,) = talk(said)
+    assert reply.meta["slots"]["reason"] == reason

@@ -76,6 +76,9 @@ def test_words_to_number(text: str, expected: float | None) -> None:
         ("one thirty-five dollars", "1.35"),
         ("actually make it two hundred", "200"),
         ("$1.5 million", "1500000"),
+        ("can you move half a grand from my checking", "500"),
+        ("a grand", "1000"),
+        ("I want to shift seven hundred and fifty from savings", "750"),
     ],
 )
 def test_extract_amount(text: str, expected: str) -> None:
@@ -97,6 +100,7 @@ def test_extract_amount_other_currencies() -> None:
         "twelve fifty",  # no money context
         "pay 5 bills",
         "what's my balance",
+        "I have a grandson",
     ],
 )
 def test_extract_amount_none(text: str) -> None:
@@ -183,6 +187,14 @@ def test_extract_phone(text: str, expected: str | None) -> None:
         ("2/30", None),
         ("next week", None),
         ("I'd like to pay my bill", None),
+        ("the first of next month", date(2026, 4, 1)),
+        ("on the thirty first of next month", None),  # April has 30 days
+        ("a week from today", date(2026, 3, 18)),
+        ("make it go out two weeks from today", date(2026, 3, 25)),
+        ("three days from tomorrow", date(2026, 3, 15)),
+        ("a week from Monday", date(2026, 3, 23)),
+        ("don't take it today, put it through on the first of next month", date(2026, 4, 1)),
+        ("not today, tomorrow", date(2026, 3, 12)),
     ],
 )
 def test_extract_date(text: str, expected: date | None) -> None:

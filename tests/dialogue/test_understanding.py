@@ -14,6 +14,7 @@ from dialogue.understanding import (
     needs_person,
     normalise,
     sentiment,
+    the_request,
     yes_or_no,
 )
 
@@ -38,6 +39,8 @@ def test_normalise_drops_punctuation_and_straightens_apostrophes() -> None:
         "connect me to an advisor",
         "is there any way I can get put through to an actual banker",
         "look I'd really prefer to sort this out with a teller on the line",
+        "you know what I'd sooner have one of your people deal with this for me",
+        "is there a flesh and blood person around",
     ],
 )
 def test_requests_for_a_person(text: str) -> None:
@@ -75,6 +78,12 @@ def test_not_requests_for_a_person(text: str) -> None:
         ("the airline cancelled my flight and they still haven't refunded the ticket", "dispute"),
         ("they already took this month's bill out twice and I want the second one back", "dispute"),
         ("I was charged twice by the gym, should I dispute it", "dispute"),
+        ("there's a bunch of online orders from a website overseas that I never placed", "fraud"),
+        (
+            "they charged me for a scratch that was already there and I want that charge reversed",
+            "dispute",
+        ),
+        ("they sent the wrong model and now they won't take it back", "dispute"),
     ],
 )
 def test_reports_that_need_a_person(text: str, kind: str) -> None:
@@ -125,6 +134,8 @@ def test_yes_or_no(text: str, answer: bool | None) -> None:
         "ridiculous",
         "I'm losing my patience here, this is way too complicated",
         "no no no you keep getting everything wrong this is driving me up the wall",
+        "I swear talking to this robot is like talking to a brick wall",
+        "honestly I've had it up to here with this automated rubbish",
     ],
 )
 def test_frustration(text: str) -> None:
@@ -192,6 +203,7 @@ def test_talking_to_somebody_in_person_is_a_request_for_a_person() -> None:
         ("I'll have another look in the car first so let's just forget the whole thing", True),
         ("cancel", True),
         ("hmm you know what never mind I'll hold off for now", True),
+        ("hmm no you know what scrap that I'll leave it where it is", True),
         ("I was going to cancel a payment and then I wondered about the fee for it", False),
     ],
 )
@@ -237,3 +249,22 @@ def test_whats_in_checking_is_the_callers_own_money() -> None:
 
     assert OWN_MONEY.search(normalise("and could you tell me what's in checking right now"))
     assert not OWN_MONEY.search(normalise("what's in a checking account statement"))
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "expected"),
+    [
+        (
+            "hi this is john smith the last four on my checking are one one zero zero and I "
+            "just wanted to know what's in my savings",
+            "John Smith",
+            "hi and I just wanted to know what's in my savings",
+        ),
+        ("but while I'm here what do I owe on the card", None, "what do I owe on the card"),
+        ("my pin is 5678 and I want to move 200 dollars", None, "and I want to move 200 dollars"),
+        ("I gotta get the power bill paid", None, "I need to get the power bill paid"),
+        ("what is the pin for my card", None, "what is the pin for my card"),
+    ],
+)
+def test_the_request_without_what_says_nothing_about_it(text, name, expected) -> None:
+    assert the_request(text, name) == expected

@@ -124,3 +124,31 @@ async def test_goodbye_still_ends_the_call_without_a_transfer():
     down, _ = await run_test(stage, frames_to_send=timeline([]), expected_down_frames=None)
     assert calls == [] and not stage.transferred
     assert [f.reason for f in down if isinstance(f, EndWorkerFrame)] == ["goodbye"]
+
+
+class KeyingDialogue(FakeDialogue):
+    """Waits for four keys, as a PIN request does; a pause after a lone 0 asks for a person."""
+
+    def __init__(self):
+        super().__init__(HANDOFF)
+        self.keys = ""
+
+    def on_dtmf(self, digit: str) -> Reply | None:
+        self.keys += digit
+        return None
+
+    def on_keypad_pause(self) -> Reply | None:
+        return HANDOFF if self.keys == "0" else None
+
+
+async def test_a_pause_after_a_lone_0_at_the_pin_prompt_hands_the_caller_over():
+    from pipecat.audio.dtmf.types import KeypadEntry
+    from pipecat.frames.frames import InputDTMFFrame
+
+    stage = DialogueProcessor(
+        KeyingDialogue(), CallJournal(None, "CAtest", None), idle_prompt_secs=60,
+        keypad_pause_secs=0.2,
+    )  # fmt: skip
+    frames = [InputDTMFFrame(button=KeypadEntry.ZERO), SleepFrame(sleep=0.5)]
+    down, _ = await run_test(stage, frames_to_send=frames, expected_down_frames=None)
+    assert replies(down) == ["Hello.", HANDOFF.text]
