@@ -440,8 +440,9 @@ _ASKS = {
 _HOLDS = {
     "money": re.compile(r"\$\d|\b\d[\d,.]*\s*(?:dollars?|cents?|percent)\b|\bfree\b", re.I),
     "duration": re.compile(
-        r"\b(?:\d+|one|two|three|four|five|six|seven|ten)\s+(?:working\s+|business\s+)?"
-        r"(?:days?|weeks?|months?|hours?|minutes?)\b",
+        r"\b(?:\d+|one|two|three|four|five|six|seven|ten|a few|several|a couple of)\s+"
+        r"(?:working\s+|business\s+)?(?:days?|weeks?|months?|hours?|minutes?)\b"
+        r"|\b(?:instantly|immediately|straight away|right away)\b",
         re.I,
     ),
     "time": re.compile(

@@ -415,3 +415,16 @@ def test_a_how_do_i_question_prefers_the_sentence_that_says_what_to_do() -> None
     )
     assert result is not None
     assert "contact the company first" in result.text
+
+
+def test_a_how_long_question_takes_a_few_minutes_as_a_duration() -> None:
+    card = (
+        "The Rewards credit card gives you cash back on every purchase. "
+        "You can send an application in the app or at a branch. "
+        "We usually decide on an application within a few minutes."
+    )
+    result = ExtractiveAnswerer(max_sentences=1).answer(
+        "how long until I hear back on my application", [_passage(card, "card")]
+    )
+    assert result is not None
+    assert "a few minutes" in result.text
