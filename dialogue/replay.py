@@ -30,6 +30,7 @@ Each scenario runs against a fresh demo bank whose clock is the scenario's ``tod
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -135,11 +136,34 @@ def load_scenarios(path: str | Path = SCENARIOS_DIR) -> list[dict[str, Any]]:
                     raise ReplayError(
                         f"{where} turn {n}: caller text must be quoted (YAML read {said!r})"
                     )
-                unknown = set((turn or {}).get("expect") or {}) - _EXPECT_KEYS
+                expect = (turn or {}).get("expect") or {}
+                unknown = set(expect) - _EXPECT_KEYS
                 if unknown:
                     raise ReplayError(f"{where} turn {n}: unknown expectation(s) {sorted(unknown)}")
+                for key in ("reply_contains", "reply_not_contains"):
+                    _check_phrases(expect.get(key), f"{where} turn {n}: {key}")
             scenarios.append({**scenario, "_source": where})
     return scenarios
+
+
+def _check_phrases(phrases: Any, where: str) -> None:
+    """Phrases must be strings, and a sum with a comma must be quoted: YAML reads
+    ``[4,120 dollars]`` as ``[4, "120 dollars"]``, a weaker check than was meant."""
+    if phrases is None:
+        return
+    if isinstance(phrases, str):
+        phrases = [phrases]
+    if not isinstance(phrases, list):
+        raise ReplayError(f"{where}: a phrase or a list of phrases, not {phrases!r}")
+    for before, phrase in zip([None, *phrases], phrases, strict=False):
+        if not isinstance(phrase, str):
+            raise ReplayError(f"{where}: {phrase!r} is not text; quote the phrase")
+        split = re.search(r"(?:^|\D)\d{1,3}$", before or "") and re.match(r"\d{3}\b", phrase)
+        if isinstance(before, str) and split:
+            raise ReplayError(
+                f"{where}: {before!r}, {phrase!r} looks like one number split at its comma; "
+                "quote the phrase"
+            )
 
 
 def run_scenario(

@@ -59,9 +59,15 @@ def test_a_failing_expectation_is_reported(shared_services) -> None:
         ("name: x\n", "needs 'name' and a list of 'turns'"),
         ("name: x\nturns:\n  - {caller: hi, keypad: '1'}\n", "one of caller, keypad"),
         ("name: x\nturns:\n  - {caller: hi, expect: {colour: red}}\n", "unknown expectation"),
+        (
+            "name: x\nturns:\n  - caller: hi\n    expect: {reply_contains: [is 4,120 dollars]}\n",
+            "one number split at its comma",
+        ),
+        ("name: x\nturns:\n  - {caller: hi, expect: {reply_contains: [5,000 dollars]}}\n", "quote"),
     ],
 )
 def test_malformed_scenarios_are_named(tmp_path, text: str, message: str) -> None:
+    # also: YAML reads [4,120 dollars] as two phrases, a weaker check than was meant
     path = tmp_path / "bad.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ReplayError, match=message):
