@@ -105,7 +105,9 @@ ACTIONS: dict[str, Action] = {
 
 
 def preview(bank: BankBackend, customer: str | None, values: Values, today: date) -> dict:
-    """Values a ``confirm`` template may use beyond the slots (e.g. which card is blocked)."""
+    """Values a ``confirm`` template may use beyond the slots (e.g. which card is blocked).
+    Raises the bank's error for what it would refuse anyway (a card the caller doesn't
+    have, an appointment off the hour), so the caller hears it before the read-back."""
     out: dict[str, Any] = {}
     if customer and values.get("card_type"):
         cards = [c for c in bank.cards(customer) if c.type == values["card_type"]]
@@ -113,6 +115,10 @@ def preview(bank: BankBackend, customer: str | None, values: Values, today: date
         if not active:
             raise UnknownAccount(f"You don't have a {values['card_type']} card with us.")
         out["card_last4"] = " ".join(active[0].last4)
+    moment = values.get("time")
+    if values.get("branch") and moment is not None and (moment.minute or moment.second):
+        # said before the read-back, not after the caller's "yes" ("quarter past two")
+        raise SlotUnavailable("Appointments start on the hour.")
     return out
 
 

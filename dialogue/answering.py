@@ -105,7 +105,7 @@ class KnowledgeAnswers:
         retriever = self.services.retriever
         if retriever is None:
             return None if quiet else self._no_answer(intent, confidence)
-        if not quiet and self._about_nothing_yet(text):
+        if self._about_nothing_yet(text):
             # "how do I turn it on?" as the call's first question: what is "it"?
             self._clarifying = _Clarification(text, ())
             return Reply(

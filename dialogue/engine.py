@@ -38,7 +38,7 @@ from dialogue.flows import (
     say_time,
 )
 from dialogue.slots import NOT_NAMES, corrected_part, extract_digits, extract_name, is_correction
-from dialogue.understanding import normalise, yes_or_no
+from dialogue.understanding import QUESTION, WH_QUESTION, normalise, yes_or_no
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,17 @@ _NOT_A_NAME = frozenset(
     "yes yeah no nope okay ok sure hello hi thanks thank you sorry what why pardon".split()
 )
 _THAT_ONE = re.compile(r"\b(?:that|this|the) one\b")
+# "Which ones have I got?" when asked for an account or a payee.
+_ASKS_OPTIONS = re.compile(
+    r"\b(?:which|what)(?: \w+)? (?:ones?|accounts?|payees?|bills?|options|choices)"
+    r"(?: (?:have i got|do i have|are (?:there|set up)|have you got))?\b"
+    r"|\b(?:which|what) (?:have i got|do i have|have you got)\b"
+)
+# "The last four of what?" when asked for verification digits.
+_ASKS_WHICH_DIGITS = re.compile(
+    r"\b(?:of what|which (?:one|card|account|number|digits)|what (?:do you need|digits|number))\b"
+)
+_ACCOUNT_NAMES = {"checking": "checking", "savings": "savings", "credit": "credit card"}
 # Where the caller starts saying verification digits unasked.
 _SAYS_DIGITS = re.compile(r"\b(?:last (?:four|4)|pin|ending in|ends in)\b", re.IGNORECASE)
 # What callers say around their name when asked for it.
@@ -178,9 +189,10 @@ class FlowRun:
         """The caller asked for this task in ``text`` (which may already hold slot values)."""
         self._opening = text
         self._absorb(text, pending=None)
-        if self.spec.verify and not self.identity.verified and not self.identity.heard_name:
-            # "this is John Smith, the last four of my checking are 1100, what's in savings"
-            name = extract_name(text)
+        if self.spec.verify and not self.identity.verified:
+            # "this is John Smith, the last four of my checking are 1100, what's in savings";
+            # or the name was said for a task dropped for this one, now with the digits
+            name = self.identity.heard_name or extract_name(text)
             if name is not None:
                 self.identity.heard_name = name
                 said_digits = _SAYS_DIGITS.search(text)
@@ -206,7 +218,11 @@ class FlowRun:
         if self.stage == "verify_name":
             return _name_in(text) is not None
         if self.stage == "verify_code":
-            return extract_digits(text, 4) is not None
+            return extract_digits(text, 4) is not None or bool(
+                _ASKS_WHICH_DIGITS.search(normalise(text))
+            )
+        if self.stage == "collect" and self._options_asked(text):
+            return True
         if self.stage == "confirm":
             said = normalise(text)
             answer = yes_or_no(said)
@@ -278,6 +294,13 @@ class FlowRun:
                 return Step(self._ask_code(), "ask")
             return self._check(name, digits, keyed=False)
         digits = keypad if keypad else extract_digits(text, 4)
+        if digits is None and _ASKS_WHICH_DIGITS.search(normalise(text)):
+            return Step(
+                "Any one of them: the last four digits of your checking or savings account "
+                "number, or of your debit or credit card. Or enter your four-digit PIN on "
+                "your keypad.",
+                "ask",
+            )
         if digits is None or len(digits) != 4:
             self.retries += 1
             return Step(
@@ -337,8 +360,10 @@ class FlowRun:
             value = self._read(slot, text, pending=pending)
             if tail is not None and slot.kind != "text":
                 # "three books, actually no, make it four": the value after the change of
-                # mind wins, read as an answer when the slot was named before it
-                later = self._read(slot, tail, pending=slot.name if value is not None else pending)
+                # mind wins, read as an answer when the slot was named before it or was
+                # answered earlier ("I said four hundred, that should've been three hundred")
+                named = value is not None or slot.name in self.values
+                later = self._read(slot, tail, pending=slot.name if named else pending)
                 value = later if later is not None else value
             if value is None:
                 continue
@@ -368,6 +393,20 @@ class FlowRun:
             other_roles=self._several_accounts,
         )
 
+    def _options_asked(self, text: str) -> list[str]:
+        """The caller's own options for the question asked, when they ask which they have
+        ("which ones have I got with you?" for an account or a payee); else empty."""
+        slot = self.spec.slot(self.pending) if self.pending else None
+        customer = self.identity.customer
+        if slot is None or customer is None or not _ASKS_OPTIONS.search(normalise(text)):
+            return []
+        if slot.kind == "account":
+            held = {a.type for a in self.bank.accounts(customer.id)}
+            return [f"a {name} account" for kind, name in _ACCOUNT_NAMES.items() if kind in held]
+        if isinstance(slot.choices, str):
+            return self._choices(slot.choices, customer.id)
+        return list(slot.choices or ())
+
     def new_values(self, text: str) -> list[str]:
         """The slots ``text`` gives a value other than the one they hold (free text aside),
         without changing anything: "what about my checking?" after a savings balance."""
@@ -393,6 +432,9 @@ class FlowRun:
                 changed.append(other.name)
 
     def _collect(self, text: str) -> Step:
+        options = self._options_asked(text)
+        if options:
+            return Step(f"You have {say_list(options)}. Which one would you like?", "ask")
         changed = self._absorb(text, pending=self.pending)
         if self.pending is None and not changed:
             named = _named_slot(normalise(text), self.spec)
@@ -483,6 +525,9 @@ class FlowRun:
                 self.pending = named.name
                 return Step(self._prompt(named, retry=False), "ask")
             return Step("OK. What would you like to change? You can also say cancel.", "ask")
+        if QUESTION.match(said) or WH_QUESTION.search(said):
+            # "which number are you going to send it to?": the read-back says it
+            return Step(self._confirm_text(), "confirm")
         self.retries += 1
         return Step(f"Sorry, I need a yes or a no. {self._confirm_text()}", "retry")
 

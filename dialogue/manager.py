@@ -71,6 +71,7 @@ from dialogue.understanding import (
     THERE,
     WH_QUESTION,
     Sentiment,
+    drops_task,
     is_agent_request,
     is_cancel,
     is_frustrated,
@@ -536,16 +537,18 @@ class DialogueManager(KnowledgeAnswers):
         if not accepted or len(said.split()) > 6:
             prediction = self._classify(text)
             other = prediction.intent
+            dropped = drops_task(said)  # "forget the balance, my card's gone": surer to switch
             if (
                 other in self.services.flows
                 and other != flow.spec.name
-                and prediction.confidence >= self.config.switch_confidence
+                and prediction.confidence
+                >= (self.config.flow_confidence if dropped else self.config.switch_confidence)
                 # a question a knowledge-only task answers ("is there parking at Elm
                 # Street?" while booking) is a side question: the running task goes on
                 and not (self.services.flows[other].action == "knowledge" and QUESTION.match(said))
                 # an answer that also names another task goes there only with its details
                 # ("scratch that, what I need is to pay City Power sixty dollars")
-                and (not accepted or self._gives_slot_values(other, text))
+                and (not accepted or dropped or self._gives_slot_values(other, text))
             ):
                 self._open.append(f"{flow.spec.title} not finished (caller moved on)")
                 return self._start_flow(other, text, prediction.confidence)

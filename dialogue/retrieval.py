@@ -378,8 +378,9 @@ def _subject(question: str) -> list[str]:
     return [t for t in tokens(question) if t not in _FRAME]
 
 
-# Words a caller puts before the question itself ("quick question, is it free?").
-_PREAMBLE = frozenset(tokens("quick question real simple"))
+# Words a caller puts before the question itself ("quick question, is it free?"), and
+# verbs that say nothing of what "it" is ("how long does it take to go through?").
+_PREAMBLE = frozenset(tokens("quick question real simple go through happen come done ready"))
 _POINTS_AT = re.compile(r"\b(?:it|its|it's|that|this|them|they|those|these|one)\b")
 
 
@@ -390,7 +391,8 @@ def points_at_nothing(question: str) -> bool:
     said = question.lower()
     if not _POINTS_AT.search(said):
         return False
-    return len([t for t in _subject(question) if t not in _PREAMBLE]) <= 1
+    own = [t for t in _subject(question) if t not in _PREAMBLE and not _POINTS_AT.fullmatch(t)]
+    return len(own) <= 1
 
 
 def _vague(question: str) -> bool:

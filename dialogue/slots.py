@@ -84,6 +84,7 @@ _PAY_VERBS = {
 _GRAND = {("half", "a", "grand"): Decimal(500), ("a", "grand"): Decimal(1000)}
 _PAY_OBJECTS = {"me", "them", "him", "her", "you", "it", "off", "back", "over", "only", "just"}
 _AMOUNT_FOLLOWERS = {None, "to", "into", "from", "towards", "today", "now", "please", "instead"}
+_EXACTLY = {"even", "flat", "exactly"}  # "seventy five even" is a sum of money
 
 
 def _pay_context(toks: list[str], i: int) -> bool:
@@ -154,6 +155,8 @@ def extract_amount(text: str) -> Amount | None:
             return Amount(value / 100)
         if _pay_context(toks, i) and follower in _AMOUNT_FOLLOWERS:
             return Amount(value)
+        if follower in _EXACTLY:
+            return Amount(value)
         if is_numeric(tok) and re.search(r"\.\d\d$", tok) and end == i + 1:
             return Amount(value)
         i = end
@@ -183,6 +186,8 @@ def _digit_piece(toks: list[str], i: int) -> tuple[str, int, bool] | None:
         return str(UNITS[t]), i + 1, True
     if t in TEENS or t in TENS:
         value, end = read_small(toks, i)  # type: ignore[misc]
+        if token_at(toks, end) == "hundred":  # "eleven hundred" is 1100
+            return f"{value}00", end + 1, True
         return str(value), end, True
     return None
 
@@ -367,7 +372,8 @@ _NOT_WHAT = ("sure", "really", "yet", "now", "today", "at all", "that i know", "
 
 _CHANGED_MIND = re.compile(
     r"\b(?:actually no|actually make (?:it|that)|no wait|wait no|no sorry|sorry i meant|i meant"
-    r"|i mean|make (?:it|that)|scratch that|or rather|no no|correction)\b"
+    r"|i mean|make (?:it|that)|scratch that|or rather|no no|correction"
+    r"|should(?:'ve| have)? been|that should be|it should be)\b"
 )
 
 

@@ -45,6 +45,7 @@ _AGENT = _any(
     r"(?:speak|talk) (?:to|with) (?:an? |the )?(?:actual |real |live )?teller",
     r"one of your (?:people|staff|team|colleagues|employees)",
     r"flesh and blood",
+    r"pass me (?:along |over |on )?to (?:someone|somebody|a person|a human|an? \w+)",
 )
 _NOT_AGENT = _any(r"in person", r"person to person", r"per person", r"personal")
 
@@ -84,6 +85,7 @@ _YES = _any(
     r"that is right", r"go ahead", r"please do", r"do it", r"ok(?:ay)?", r"confirm(?:ed)?",
     r"absolutely", r"of course", r"sounds good", r"perfect", r"exactly", r"affirmative",
     r"uh huh", r"yes please", r"that's correct", r"alright", r"all right",
+    r"mhm", r"mm hmm", r"go on then", r"go for it", r"fire away",
 )  # fmt: skip
 _NO = _any(
     r"no", r"nope", r"nah", r"not really", r"don't", r"do not", r"wrong", r"incorrect",
@@ -119,6 +121,7 @@ _FRUSTRATION = _any(
     r"driving me (?:crazy|mad|nuts|insane|up the wall)", r"up the wall",
     r"keep getting (?:it|everything|this|that|things|my \w+) wrong",
     r"brick wall", r"up to here", r"automated (?:rubbish|garbage|nonsense|junk)",
+    r"doing my head in", r"getting nowhere", r"going nowhere",
 )  # fmt: skip
 
 _POSITIVE = _any(
@@ -138,6 +141,11 @@ _FRAUD = _any(
     r"(?:didn't|did not) (?:place|order|buy|sign up)",
     r"not mine", r"isn't mine", r"wasn't me", r"weren't me",
     r"never (?:even )?been (?:there|to)",
+    r"never set (?:any of )?(?:that|it|this|them|those) up",
+    r"(?:company|business|merchant|shop|store|website|name|someone|somebody)"
+    r" (?:i've |i have |i )?never (?:even )?heard of",
+    r"clicked (?:on )?(?:a|the) link", r"fake (?:text|email|message|call|website)",
+    r"(?:dollars|money|cash|savings) (?:is|are|has|have) (?:all )?(?:gone|disappeared|vanished)",
 )  # fmt: skip
 _DISPUTE = _any(
     r"dispute\w*", r"charge ?back", r"charged (?:me )?twice", r"double charged",
@@ -171,7 +179,8 @@ _ASKS_PROCESS = re.compile(
     r"|is there (?:somewhere|anywhere|a way|a place))\b"
 )
 _INCIDENT = _any(
-    r"i (?:think|believe|see|saw|found|noticed|have|got|need|want)",
+    # "how long do I have to answer" asks; "I have a charge I don't know" reports
+    r"(?<!\bdo )(?<!\bdid )i (?:think|believe|see|saw|found|noticed|have|got|need|want)",
     r"there(?:'s| is| are| was| were)", r"my (?:card|account|money|wallet|phone|purse)",
     r"someone", r"somebody", r"on my", r"from my", r"i (?:didn't|did not|never)",
     r"i've been", r"i was", r"i am being", r"i'm being", r"been (?:stolen|hacked|charged)",
@@ -237,7 +246,8 @@ def yes_or_no(said: str) -> bool | None:
     words = said.split()
     if not words:
         return None
-    head = " ".join(words[:4])
+    # the answer opens the turn; a short turn may lead up to it ("oh that's fine then, yep")
+    head = " ".join(words[:4] if len(words) > 8 else words)
     yes, no = bool(_YES.search(head)), bool(_NO.search(head))
     if yes and no:
         # "no that's right" / "yes no wait": whichever comes first decides
@@ -297,6 +307,7 @@ def is_unintelligible(text: str) -> bool:
 
 HOW_TO = re.compile(
     r"^(?:(?:and|so|also|but|ok|okay|um|uh)\s+)*(?:how (?:do|does|can|would|should|long|much|many)"
+    r"|what time (?:do|does|should|must) (?:i|you|it)|how late"
     r"|what (?:is|are|does) (?:the|a|an|your)|what's (?:the|a|your)|whats the|is there|are there"
     r"|do you|does it|(?:can you |could you )?tell me (?:how|what|about|more)"
     r"|(?:i have|i've got|quick) (?:a )?question|i(?:'d| would)? (?:like|want|wanted) to know"
@@ -330,18 +341,39 @@ _DIGITS_SAID = re.compile(
 
 
 # Spoken contractions Whisper writes as said, in the words the intent model learnt from.
-_SPOKEN = {"gotta": "need to", "wanna": "want to", "gonna": "going to", "hafta": "have to"}
+_SPOKEN = {
+    "gotta": "need to", "wanna": "want to", "gonna": "going to", "hafta": "have to",
+    "i've got to": "i need to", "i have got to": "i need to", "i got to": "i need to",
+}  # fmt: skip
 _SPOKEN_WORD = re.compile(r"\b(?:" + "|".join(_SPOKEN) + r")\b", re.IGNORECASE)
+# A task the caller drops while naming the one they want: "forget the balance, my card's gone"
+_DROPPED = re.compile(
+    r"\b(?:forget|never ?mind|scratch|skip)(?: about)? (?:the|my) [a-z]+(?: [a-z]+)?\b"
+    r"(?= (?:i|the|my|what|it|actually|oh|okay|so|and)\b)",
+    re.IGNORECASE,
+)
+
+
+_REAL_REASON = re.compile(
+    r"\b(?:the real reason i'm calling|what i (?:really|actually) (?:need|want|called about))\b",
+    re.IGNORECASE,
+)
+
+
+def drops_task(said: str) -> bool:
+    """Whether the caller drops what they asked for to ask for something else ("forget the
+    balance, ...", "never mind the checkbook, the real reason I'm calling is ...")."""
+    return bool(_DROPPED.search(said) or _REAL_REASON.search(said))
 
 
 def the_request(text: str, name: str | None) -> str:
     """``text`` without what says nothing about the task: an aside ("but while I'm here"),
-    the caller's own ``name`` introduced, and verification digits said unasked; "gotta" and
-    "wanna" as "need to" and "want to". For the intent model, which reads "this is John
-    Smith, the last four are 1100" as noise."""
+    the caller's own ``name`` introduced, verification digits said unasked and a task they
+    drop ("forget the balance"); "gotta" and "wanna" as "need to" and "want to". For the
+    intent model, which reads "this is John Smith, the last four are 1100" as noise."""
     if name:
         text = _INTRODUCTION.sub(" ", text, count=1)
-    text = _DIGITS_SAID.sub(" ", _ASIDE.sub(" ", text))
+    text = _DIGITS_SAID.sub(" ", _ASIDE.sub(" ", _DROPPED.sub(" ", text)))
     text = _SPOKEN_WORD.sub(lambda m: _SPOKEN[m.group(0).lower()], text)
     return " ".join(text.split()) or text
 

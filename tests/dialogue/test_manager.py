@@ -545,7 +545,8 @@ def test_the_balances_on_all_my_accounts_needs_no_question_which(talk) -> None:
 
 
 def test_a_few_words_after_an_answer_say_which_thing_was_meant(talk) -> None:
-    first, which = talk("how do I get it unlocked", "the online banking sign in")
+    # ("how do I get it unlocked" asks first what "it" is)
+    first, which = talk("how do I unlock", "the online banking sign in")
     assert first.sources[0] == "cards/pin"
     assert which.action == "answer"  # not the password-reset task
     assert which.sources[0].startswith("online-banking/")
@@ -670,3 +671,81 @@ def test_a_name_at_the_end_of_an_apology_in_lower_case_verifies(talk) -> None:
 def test_a_chewed_card_is_damaged_and_a_snatched_one_stolen(talk, said, reason) -> None:
     (reply,) = talk(said)
     assert reply.meta["slots"]["reason"] == reason
+
+
+def test_which_accounts_have_i_got_lists_the_callers_own(talk) -> None:
+    *_, listed, done = talk(
+        "can you give me a balance please",
+        "Maria Garcia",
+        "#5678",
+        "um which ones have I got with you again",
+        "just the savings then",
+    )
+    assert "checking account" in listed.text and "savings account" in listed.text
+    assert "credit card" not in listed.text  # Maria has none
+    assert "savings balance is 22,350 dollars 90" in done.text
+
+
+def test_which_payees_are_set_up_lists_them(talk) -> None:
+    *_, listed = talk(
+        "I'd like to pay one of my bills", "Maria Garcia", "#5678", "which ones have you got set up"
+    )
+    for payee in ("City Power", "Metro Water", "Northwind Credit Card"):
+        assert payee in listed.text
+
+
+def test_the_last_four_of_what_is_explained_not_counted_as_a_miss(talk) -> None:
+    *_, explained, done = talk(
+        "how much is in my savings",
+        "Sam Lee",
+        "the last four of what though which one do you need",
+        "okay the savings account then it's ninety one fifty",
+    )
+    assert "Any one of them" in explained.text
+    assert "you're verified" in done.text
+
+
+def test_forgetting_the_balance_for_a_lost_card_mid_verification_switches(talk) -> None:
+    *_, switched = talk(
+        "what's in my checking",
+        "Maria Garcia",
+        "oh wait hang on forget the balance my debit card's not in my purse, I must have lost it",
+    )
+    assert switched.intent == "replace_card"
+    assert switched.meta["slots"]["card_type"] == "debit"
+
+
+def test_an_appointment_off_the_hour_is_refused_before_the_read_back(talk) -> None:
+    *_, refused = talk(
+        "I'd like an appointment at the Oak Avenue branch",
+        "John Smith",
+        "#9012",
+        "wednesday at quarter past two",
+    )
+    assert "on the hour" in refused.text
+    assert "Shall I book it" not in refused.text
+
+
+def test_a_question_at_the_read_back_hears_the_read_back_again(talk) -> None:
+    *_, asked, done = talk(
+        "I need a new online banking password",
+        "Alex Morgan",
+        "#1234",
+        "hang on which number are you going to send it to",
+        "oh that's fine then yep fire away",
+    )
+    assert "Sorry" not in asked.text
+    assert "mobile number" in asked.text
+    assert "I've sent the link" in done.text
+
+
+def test_a_correction_two_answers_later_changes_the_amount(talk) -> None:
+    *_, read_back = talk(
+        "I need to shuffle some money between my accounts",
+        "John Smith",
+        "#9012",
+        "four hundred",
+        "the savings",
+        "into checking oh and hang on I said four hundred that should've been three hundred",
+    )
+    assert "move 300 dollars from your savings account to your checking account" in read_back.text

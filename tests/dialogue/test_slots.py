@@ -10,6 +10,7 @@ import pytest
 
 from dialogue.slots import (
     Amount,
+    corrected_part,
     extract_account_type,
     extract_amount,
     extract_card_type,
@@ -79,6 +80,7 @@ def test_words_to_number(text: str, expected: float | None) -> None:
         ("can you move half a grand from my checking", "500"),
         ("a grand", "1000"),
         ("I want to shift seven hundred and fifty from savings", "750"),
+        ("it's seventy five even", "75"),
     ],
 )
 def test_extract_amount(text: str, expected: str) -> None:
@@ -129,6 +131,8 @@ def test_extract_amount_none(text: str) -> None:
         ("oh I see", None, None),
         ("for the card I use", None, None),
         ("4111 1111 1111 4572", 4, None),  # a whole card is one run, not four digits
+        ("eleven hundred that's my checking", 4, "1100"),
+        ("twenty two hundred", 4, "2200"),
     ],
 )
 def test_extract_digits(text: str, length: int | None, expected: str | None) -> None:
@@ -361,3 +365,8 @@ def test_extractors_are_fast() -> None:
         extract_datetime(text, TODAY)
         extract_digits(text)
     assert (clock.perf_counter() - start) / 100 < 0.001 * 3
+
+
+def test_what_it_should_have_been_is_the_correction() -> None:
+    said = "into checking oh and hang on I said four hundred that should've been three hundred"
+    assert corrected_part(said) == "three hundred"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from dialogue.understanding import (
+    drops_task,
     is_agent_request,
     is_cancel,
     is_frustrated,
@@ -41,6 +42,7 @@ def test_normalise_drops_punctuation_and_straightens_apostrophes() -> None:
         "look I'd really prefer to sort this out with a teller on the line",
         "you know what I'd sooner have one of your people deal with this for me",
         "is there a flesh and blood person around",
+        "can you pass me along to somebody sitting at a desk",
     ],
 )
 def test_requests_for_a_person(text: str) -> None:
@@ -84,6 +86,8 @@ def test_not_requests_for_a_person(text: str) -> None:
             "dispute",
         ),
         ("they sent the wrong model and now they won't take it back", "dispute"),
+        ("twenty dollars keeps going to some company I've never heard of", "fraud"),
+        ("I clicked the link in a text and now six hundred dollars is gone", "fraud"),
     ],
 )
 def test_reports_that_need_a_person(text: str, kind: str) -> None:
@@ -99,6 +103,7 @@ def test_reports_that_need_a_person(text: str, kind: str) -> None:
         "what should I do if my card is stolen",
         "after you send off the chargeback how long does the store have to answer it",
         "I keep getting scam texts pretending to be you, where do I forward them",
+        "I've never heard of Northwind Pay, what is it",
         "the hotel put a hold on my card when I checked in and it's still pending, do I need to"
         " dispute that",
     ],
@@ -136,6 +141,7 @@ def test_yes_or_no(text: str, answer: bool | None) -> None:
         "no no no you keep getting everything wrong this is driving me up the wall",
         "I swear talking to this robot is like talking to a brick wall",
         "honestly I've had it up to here with this automated rubbish",
+        "honestly this is doing my head in and I'm getting nowhere",
     ],
 )
 def test_frustration(text: str) -> None:
@@ -263,8 +269,32 @@ def test_whats_in_checking_is_the_callers_own_money() -> None:
         ("but while I'm here what do I owe on the card", None, "what do I owe on the card"),
         ("my pin is 5678 and I want to move 200 dollars", None, "and I want to move 200 dollars"),
         ("I gotta get the power bill paid", None, "I need to get the power bill paid"),
+        ("I've got to pay city power today", None, "i need to pay city power today"),
+        (
+            "oh wait forget the balance my debit card's not in my purse",
+            None,
+            "oh wait my debit card's not in my purse",
+        ),
         ("what is the pin for my card", None, "what is the pin for my card"),
     ],
 )
 def test_the_request_without_what_says_nothing_about_it(text, name, expected) -> None:
     assert the_request(text, name) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("oh that's fine then yep fire away", True),
+        ("mhm go on then", True),
+        ("I was wondering if you could tell me more about the fees, yes or no", None),
+    ],
+)
+def test_a_short_turn_may_lead_up_to_its_yes(text: str, expected: bool | None) -> None:
+    assert yes_or_no(normalise(text)) is expected
+
+
+def test_dropping_one_task_for_another() -> None:
+    assert drops_task(normalise("forget the balance I think I lost my card"))
+    assert drops_task(normalise("the real reason I'm calling is my password"))
+    assert not drops_task(normalise("what's the balance on my savings"))
