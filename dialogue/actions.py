@@ -27,7 +27,8 @@ from dialogue.flows import say_date, say_list, say_money, say_reference, say_tim
 Values = Mapping[str, Any]
 Action = Callable[[BankBackend, str, Values, date, str], dict[str, Any]]
 
-_ACCOUNT_NAMES = {"checking": "checking", "savings": "savings", "credit": "credit card"}
+ACCOUNT_NAMES = {"checking": "checking", "savings": "savings", "credit": "credit card"}
+"""How each account type is said ("a credit card account")."""
 
 
 def _balance(bank: BankBackend, customer: str, v: Values, today: date, key: str) -> dict:
@@ -36,7 +37,7 @@ def _balance(bank: BankBackend, customer: str, v: Values, today: date, key: str)
     parts = []
     for kind in wanted:
         if kind not in accounts:
-            raise UnknownAccount(f"You don't have a {_ACCOUNT_NAMES[kind]} account with us.")
+            raise UnknownAccount(f"You don't have a {ACCOUNT_NAMES[kind]} account with us.")
         amount = say_money(bank.balance(customer, kind))
         if kind == "credit":
             parts.append(f"You owe {amount} on your credit card")
@@ -134,8 +135,8 @@ def describe(name: str, value: Any, today: date) -> str:
         return say_date(value, today)
     if hasattr(value, "hour"):
         return say_time(value)
-    if value in _ACCOUNT_NAMES and name.endswith("account"):
-        return _ACCOUNT_NAMES[value]
+    if value in ACCOUNT_NAMES and name.endswith("account"):
+        return ACCOUNT_NAMES[value]
     return str(value)
 
 

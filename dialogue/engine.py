@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from dialogue.actions import ACTIONS, describe, preview, slot_to_reask
+from dialogue.actions import ACCOUNT_NAMES, ACTIONS, describe, preview, slot_to_reask
 from dialogue.bank import BankBackend, BankError, Customer, VerificationFailed
 from dialogue.flows import (
     FlowSpec,
@@ -61,7 +61,6 @@ _ASKS_OPTIONS = re.compile(
 _ASKS_WHICH_DIGITS = re.compile(
     r"\b(?:of what|which (?:one|card|account|number|digits)|what (?:do you need|digits|number))\b"
 )
-_ACCOUNT_NAMES = {"checking": "checking", "savings": "savings", "credit": "credit card"}
 # Where the caller starts saying verification digits unasked.
 _SAYS_DIGITS = re.compile(r"\b(?:last (?:four|4)|pin|ending in|ends in)\b", re.IGNORECASE)
 # What callers say around their name when asked for it.
@@ -402,7 +401,7 @@ class FlowRun:
             return []
         if slot.kind == "account":
             held = {a.type for a in self.bank.accounts(customer.id)}
-            return [f"a {name} account" for kind, name in _ACCOUNT_NAMES.items() if kind in held]
+            return [f"a {name} account" for kind, name in ACCOUNT_NAMES.items() if kind in held]
         if isinstance(slot.choices, str):
             return self._choices(slot.choices, customer.id)
         return list(slot.choices or ())

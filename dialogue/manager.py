@@ -97,8 +97,9 @@ _DETAIL = re.compile(
     r"^(?:(?:no|oh|um|uh|sorry|i mean|i meant)\s+)*(?:the|for|to|on|about|with|in|at|my)\b"
     r"(?:\s+\S+){0,5}$"
 )
-# "oh okay, and what about my checking?"
+# "and the other one?" after a balance: the caller's other account
 _THE_OTHER = re.compile(r"\bthe other (?:one|account)\b")
+# "oh okay, and what about my checking?"
 _AND_ABOUT = re.compile(
     r"^(?:(?:oh|ok|okay|um|uh|right|alright|great|cool|thanks|thank you|perfect)\s+)*"
     r"(?:and|also|what about|how about|and what about|and how about)\b"
@@ -370,7 +371,7 @@ class DialogueManager(KnowledgeAnswers):
         again = self._same_task_again(said, text, intent, confidence)
         if again is not None:
             # "and what about my checking?" after the savings balance: the same task again
-            return self._start_flow(again[0], again[1], confidence)
+            return self._start_flow(again[0], text, confidence, values=again[1])
         if (
             intent == "transfer_money"
             and PAYS_SOMEONE.search(said)
@@ -405,10 +406,10 @@ class DialogueManager(KnowledgeAnswers):
 
     def _same_task_again(
         self, said: str, text: str, intent: str, confidence: float
-    ) -> tuple[str, str] | None:
-        """The task just done and what to start it with, when a follow-up names another of
-        its values ("and what about my checking?" after the savings balance) or "the other
-        one", and asks for no other task."""
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The task just done, and values to start it with, when a follow-up names another
+        of its values ("and what about my checking?" after the savings balance) or "the
+        other one" (the caller's other account), and asks for no other task."""
         done = self.flow
         if done is None or not done.finished or not done.result or not _AND_ABOUT.match(said):
             return None
@@ -417,22 +418,22 @@ class DialogueManager(KnowledgeAnswers):
         if other_task and confidence >= self.config.flow_confidence:
             return None
         if done.new_values(text):
-            return name, text
+            return name, {}
         if _THE_OTHER.search(said):
-            return name, self._other_account(done) or ""
+            return name, self._other_account(done)
         return None
 
-    def _other_account(self, done: FlowRun) -> str | None:
-        """The caller's one account that the finished task did not use ("the other one"
-        after the savings balance, for a caller with checking and savings); None when
-        that is not one account."""
+    def _other_account(self, done: FlowRun) -> dict[str, Any]:
+        """The account slot set to the caller's one account the finished task did not use
+        ("the other one" after the savings balance, for a caller with checking and
+        savings); empty when that is not one account, so the task asks which."""
         accounts = [s.name for s in done.spec.slots if s.kind == "account"]
         customer = self.identity.customer
         if len(accounts) != 1 or done.values.get(accounts[0]) is None or customer is None:
-            return None  # a transfer has two accounts: "the other one" is not one of them
+            return {}  # a transfer has two accounts: "the other one" is not one of them
         used = {done.values[accounts[0]]}
         others = {a.type for a in self.services.bank.accounts(customer.id)} - used
-        return others.pop() if len(others) == 1 else None
+        return {accounts[0]: others.pop()} if len(others) == 1 else {}
 
     def _knowledge_first(self, text: str, said: str, intent: str) -> bool:
         """Whether a task intent should first be tried as a question for the knowledge base:
@@ -494,7 +495,14 @@ class DialogueManager(KnowledgeAnswers):
 
     # --- flows ----------------------------------------------------------------------------------
 
-    def _start_flow(self, name: str, text: str, confidence: float | None) -> Reply:
+    def _start_flow(
+        self,
+        name: str,
+        text: str,
+        confidence: float | None,
+        values: dict[str, Any] | None = None,
+    ) -> Reply:
+        """Start task ``name`` asked for in ``text``; ``values`` are slots already known."""
         spec = self.services.flows[name]
         self._keypad = ""
         self.flow = FlowRun(
@@ -504,6 +512,7 @@ class DialogueManager(KnowledgeAnswers):
             today=self.services.today(),
             choices=self._choices,
         )
+        self.flow.values.update(values or {})
         self._last_intent = name
         self._first_intent = self._first_intent or name
         self._remember_quote(text)

@@ -338,8 +338,6 @@ _DIGITS_SAID = re.compile(
     r"(?: (?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d+)){1,4}\b",
     re.IGNORECASE,
 )
-
-
 # Spoken contractions Whisper writes as said, in the words the intent model learnt from.
 _SPOKEN = {
     "gotta": "need to", "wanna": "want to", "gonna": "going to", "hafta": "have to",
@@ -352,8 +350,6 @@ _DROPPED = re.compile(
     r"(?= (?:i|the|my|what|it|actually|oh|okay|so|and)\b)",
     re.IGNORECASE,
 )
-
-
 _REAL_REASON = re.compile(
     r"\b(?:the real reason i'm calling|what i (?:really|actually) (?:need|want|called about))\b",
     re.IGNORECASE,
