@@ -120,6 +120,10 @@ def _absolute_date(toks: list[str], today: date, prefer_future: bool) -> date | 
             k = found[1] + 1 if token_at(toks, found[1]) == "of" else found[1]
             if token_at(toks, k) in _MONTHS:
                 month, day, end = _MONTHS[toks[k]], found[0], k + 1
+        elif (found := _day(toks, i)) is not None and token_at(toks, found[1]) in _MONTHS:
+            # "on ten December", "10 December" (not "ten may I...": "may" is a verb too)
+            if toks[found[1]] != "may":
+                month, day, end = _MONTHS[toks[found[1]]], found[0], found[1] + 1
         if month is None or day is None:
             continue
         year_tok = token_at(toks, end)

@@ -66,7 +66,8 @@ _SAYS_DIGITS = re.compile(r"\b(?:last (?:four|4)|pin|ending in|ends in)\b", re.I
 # What callers say around their name when asked for it.
 _NAME_BEFORE = re.compile(
     r"^(?:(?:ok|okay|uh|um|er|erm|hmm|oh|ah|oops|whoops|yeah|yes|yep|sure|hi|hello|hey|well"
-    r"|so|sorry|right|alright|fine|it's|it is|this is|that's|that is|that would be|that'd be)"
+    r"|so|sorry|right|alright|fine|it's|it is|this is|that's|that is|that would be|that'd be"
+    r"|i am|i'm)"
     r"\b\s*)+"
     r"(?=\w)(?!(?:my name|name's|the name|call me)\b)",
     re.IGNORECASE,
@@ -615,13 +616,25 @@ def _in_range(slot: SlotSpec, value: Any) -> bool:
 def _name_in(text: str) -> str | None:
     """The name in an answer to "what's your full name?": introduced ("this is Maria
     Garcia"), or bare once the words around it are gone ("uh yeah Sam Lee", "okay Maria
-    Garcia", "Alex Morgan here", "Priya Shah is my name", "it's uh Alex Morgan")."""
+    Garcia", "Alex Morgan here", "Priya Shah is my name", "it's uh Alex Morgan"). A full
+    name said after the surname alone wins ("my name is Garcia, Maria Garcia", "it's Lee.
+    Sam Lee.")."""
     name = extract_name(text)
-    if name:
+    if name and len(name.split()) >= 2:
         return name
+    for part in reversed([text, *re.split(r"[.,;!?]", text)]):
+        bare = _bare_name(part)
+        if bare is not None:
+            return bare
+    return name
+
+
+def _bare_name(text: str) -> str | None:
     bare = " ".join(re.sub(r"[^\w\s'\-]", " ", text).split())
     bare = _NAME_AFTER.sub("", _NAME_BEFORE.sub("", bare))
     words = bare.lower().split()
+    if words and words[0] in ("mr", "mrs", "ms", "miss", "mister", "dr"):
+        bare, words = " ".join(bare.split()[1:]), words[1:]
     if _NAME_ONLY.match(bare) and len(words) >= 2 and not set(words) & (_NOT_A_NAME | NOT_NAMES):
         return bare.title()
     return None

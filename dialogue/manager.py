@@ -60,6 +60,7 @@ from dialogue.understanding import (
     ALERTS,
     ASKS_ABOUT,
     ASKS_TO_DO,
+    BARE_DAY,
     FOLLOW_UP,
     HAS_NEED,
     HOW_TO,
@@ -451,7 +452,7 @@ class DialogueManager(KnowledgeAnswers):
             return True
         if ASKS_TO_DO.search(said):
             return False
-        if FOLLOW_UP.match(said) and self.context.topic_document is not None:
+        if (FOLLOW_UP.match(said) or BARE_DAY.match(said)) and self.context.topic_document:
             # "and what about on Saturday?" after Elm Street's hours asks on: a day named in
             # it is not a booking
             return True

@@ -24,7 +24,7 @@ import numpy as np
 
 from dialogue.answers import cross_references, tokens
 from dialogue.flows import match_choice
-from dialogue.understanding import normalise
+from dialogue.understanding import BARE_DAY, normalise
 from knowledge.embeddings import Embedder
 from knowledge.store import KnowledgeStore, KnowledgeStoreError
 from knowledge.types import Passage
@@ -401,7 +401,7 @@ def _vague(question: str) -> bool:
 
 
 def _is_follow_up(said: str) -> bool:
-    return bool(_FOLLOW_UP_START.match(said) or _REFERS_BACK.search(said))
+    return bool(_FOLLOW_UP_START.match(said) or _REFERS_BACK.search(said) or BARE_DAY.match(said))
 
 
 def _aliases(tags: dict[str, list[str]]) -> dict[str, str]:

@@ -208,6 +208,11 @@ def _digit_runs(text: str) -> list[str]:
         if i < len(toks) and toks[i] in _DIGIT_FILLERS:
             i += 1
             continue
+        if i < len(toks) and toks[i] == "and" and pieces and len(pieces[-1]) == 1:
+            after = _digit_piece(toks, i + 1) if i + 1 < len(toks) else None
+            if after is not None and len(after[0]) == 1:  # "two, two, eight and eight"
+                i += 1
+                continue
         if pieces and (real or len(pieces) > 1):
             runs.append("".join(pieces))
         pieces, real = [], False
@@ -306,14 +311,20 @@ NOT_NAMES = frozenset(
     thanks thank sorry broken working done over all because who what when where why how which
     there they he she him her them us our account card bill payment balance money time number
     re regards gonna getting taking looking happening ringing complicated fraud stolen lost
-    calls calling declined dollars dollar bucks cents zero oh one two three four five six seven
-    eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen
-    twenty thirty forty fifty sixty seventy eighty ninety hundred thousand""".split()
+    calls calling declined locked out stuck confused dollars dollar bucks cents zero oh one
+    two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+    hundred thousand""".split()
 )
+
+
+_TITLES = frozenset("mr mrs ms miss mister dr".split())
 
 
 def _name_words(words: list[str], cased: bool) -> list[str]:
     name: list[str] = []
+    if words and words[0].lower().rstrip(".") in _TITLES:  # "this is Mr Alex Morgan"
+        words = words[1:]
     for word in words[:3]:
         if word.lower() in NOT_NAMES or (cased and not word[0].isupper()):
             break

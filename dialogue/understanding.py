@@ -134,7 +134,8 @@ _FRAUD = _any(
     r"fraud\w*", r"scam\w*", r"identity theft", r"hack\w*",
     r"unauthori[sz]ed",
     r"(?:someone|somebody)(?:'s| has| is)?(?: already)? ?(?:been )?"
-    r"(?:used|using|took|taken|got|withdrew|spent|accessed|stole|made|making)",
+    r"(?:used|using|took|taken|got|withdrew|spent|accessed|stole|made|making"
+    r"|take|takes|use|uses|spend|spends)",
     r"phish\w*", r"stolen and (?:used|being used)",
     r"(?:don't|do not|didn't|did not) (?:recogni[sz]e|make|authori[sz]e)",
     r"never (?:made|authori[sz]ed|placed|ordered|bought|signed up)",
@@ -146,6 +147,10 @@ _FRAUD = _any(
     r" (?:i've |i have |i )?never (?:even )?heard of",
     r"clicked (?:on )?(?:a|the) link", r"fake (?:text|email|message|call|website)",
     r"(?:dollars|money|cash|savings) (?:is|are|has|have) (?:all )?(?:gone|disappeared|vanished)",
+    r"(?:money|dollars|cash) (?:is |are )?missing from my",
+    r"gave (?:him|her|them|someone|somebody|a man|a woman) my (?:card|pin|account|password|bank)",
+    r"(?:said|saying|claimed|claiming) (?:he|she|they) (?:was|were|is|are)"
+    r" from (?:your|the|my) bank",
 )  # fmt: skip
 _DISPUTE = _any(
     r"dispute\w*", r"charge ?back", r"charged (?:me )?twice", r"double charged",
@@ -350,6 +355,11 @@ _DROPPED = re.compile(
     r"(?= (?:i|the|my|what|it|actually|oh|okay|so|and)\b)",
     re.IGNORECASE,
 )
+_MISSING_TO = re.compile(
+    r"\b(want|need|like)\s+(pay|make|send|transfer|move|check|know|order|book|reset|change"
+    r"|open|close|get|see|block|cancel|replace)\b",
+    re.IGNORECASE,
+)
 _REAL_REASON = re.compile(
     r"\b(?:the real reason i'm calling|what i (?:really|actually) (?:need|want|called about))\b",
     re.IGNORECASE,
@@ -371,9 +381,15 @@ def the_request(text: str, name: str | None) -> str:
         text = _INTRODUCTION.sub(" ", text, count=1)
     text = _DIGITS_SAID.sub(" ", _ASIDE.sub(" ", _DROPPED.sub(" ", text)))
     text = _SPOKEN_WORD.sub(lambda m: _SPOKEN[m.group(0).lower()], text)
+    text = _MISSING_TO.sub(r"\1 to \2", text)  # "I want pay the internet bill"
     return " ".join(text.split()) or text
 
 
+# A day on its own, after an answer about one ("saturday?", "and on sundays"): a follow-up.
+BARE_DAY = re.compile(
+    r"^(?:and |or |what about |how about )?(?:on |at )?(?:the )?"
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|today|tomorrow)s?$"
+)
 # A question later in the turn, with a word before its verb ("where exactly is the branch").
 WH_QUESTION = re.compile(
     r"\b(?:how|what|when|where|which|who|why)(?: \w+)? (?:is|are|do|does|can|could|will|would)\b"

@@ -749,3 +749,28 @@ def test_a_correction_two_answers_later_changes_the_amount(talk) -> None:
         "into checking oh and hang on I said four hundred that should've been three hundred",
     )
     assert "move 300 dollars from your savings account to your checking account" in read_back.text
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "my name is Garcia, Maria Garcia",
+        "it's Mrs Garcia. Maria Garcia",
+        "I am Maria Garcia",
+        "this is Mrs Maria Garcia",
+    ],
+)
+def test_a_full_name_after_the_surname_or_a_title_verifies(talk, said: str) -> None:
+    *_, reply = talk("how much money do I have in my savings account", said, "#5678")
+    assert "you're verified" in reply.text
+
+
+def test_being_locked_out_is_not_a_name(talk) -> None:
+    *_, reply = talk("I need a new online banking password", "I'm locked out")
+    assert "don't match" not in reply.text
+
+
+def test_a_day_on_its_own_after_an_hours_answer_is_a_follow_up(talk) -> None:
+    _, saturday = talk("elm street hours", "saturday?")
+    assert saturday.action == "answer"
+    assert saturday.sources[0] == "branches/elm-street"

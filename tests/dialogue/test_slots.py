@@ -132,6 +132,8 @@ def test_extract_amount_none(text: str) -> None:
         ("for the card I use", None, None),
         ("4111 1111 1111 4572", 4, None),  # a whole card is one run, not four digits
         ("eleven hundred that's my checking", 4, "1100"),
+        ("two, two, eight and eight", 4, "2288"),
+        ("three and three and zero and six", 4, "3306"),
         ("twenty two hundred", 4, "2200"),
     ],
 )
@@ -199,6 +201,8 @@ def test_extract_phone(text: str, expected: str | None) -> None:
         ("a week from Monday", date(2026, 3, 23)),
         ("don't take it today, put it through on the first of next month", date(2026, 4, 1)),
         ("not today, tomorrow", date(2026, 3, 12)),
+        ("on ten December", date(2026, 12, 10)),
+        ("ten may I ask", None),
     ],
 )
 def test_extract_date(text: str, expected: date | None) -> None:
@@ -370,3 +374,7 @@ def test_extractors_are_fast() -> None:
 def test_what_it_should_have_been_is_the_correction() -> None:
     said = "into checking oh and hang on I said four hundred that should've been three hundred"
     assert corrected_part(said) == "three hundred"
+
+
+def test_a_title_before_the_name_is_not_part_of_it() -> None:
+    assert extract_name("this is Mr Alex Morgan") == "Alex Morgan"

@@ -88,6 +88,9 @@ def test_not_requests_for_a_person(text: str) -> None:
         ("they sent the wrong model and now they won't take it back", "dispute"),
         ("twenty dollars keeps going to some company I've never heard of", "fraud"),
         ("I clicked the link in a text and now six hundred dollars is gone", "fraud"),
+        ("somebody take money from my account two times, I don't do this", "fraud"),
+        ("a man said he was from your bank and I gave him my card number", "fraud"),
+        ("my grandson says there's money missing from my account", "fraud"),
     ],
 )
 def test_reports_that_need_a_person(text: str, kind: str) -> None:
@@ -269,6 +272,7 @@ def test_whats_in_checking_is_the_callers_own_money() -> None:
         ("but while I'm here what do I owe on the card", None, "what do I owe on the card"),
         ("my pin is 5678 and I want to move 200 dollars", None, "and I want to move 200 dollars"),
         ("I gotta get the power bill paid", None, "I need to get the power bill paid"),
+        ("I want pay Bayside internet", None, "I want to pay Bayside internet"),
         ("I've got to pay city power today", None, "i need to pay city power today"),
         (
             "oh wait forget the balance my debit card's not in my purse",
