@@ -33,7 +33,7 @@ ACCOUNT_NAMES = {"checking": "checking", "savings": "savings", "credit": "credit
 
 def _balance(bank: BankBackend, customer: str, v: Values, today: date, key: str) -> dict:
     accounts = {a.type: a for a in bank.accounts(customer)}
-    wanted = list(accounts) if v["account"] == "all" else [v["account"]]
+    wanted = list(accounts) if v["account"] == "all" else v["account"].split(" and ")
     parts = []
     for kind in wanted:
         if kind not in accounts:

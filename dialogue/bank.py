@@ -31,6 +31,7 @@ on Sundays). :meth:`DemoBank.reset` puts all of this back.
 
 from __future__ import annotations
 
+import re
 import secrets
 import sqlite3
 import threading
@@ -355,6 +356,17 @@ def _key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _sounds(name: str) -> str:
+    """How a name sounds, roughly: each word's first letter and its other consonants, so
+    spellings a transcript may choose alike ("Lee"/"Leigh", "Smith"/"Smyth") are equal."""
+    keys = []
+    for word in re.findall(r"[a-z]+", name.casefold()):
+        word = re.sub(r"(?<=.)gh", "", word).replace("ph", "f").replace("ck", "k")
+        rest = re.sub(r"[aeiouhwy]", "", word[1:])
+        keys.append(re.sub(r"(.)\1+", r"\1", word[0] + rest))
+    return " ".join(keys)
+
+
 def _digits(text: str | None) -> str | None:
     if text is None:
         return None
@@ -535,7 +547,16 @@ class DemoBank(BankBackend):
             )
         with self._read() as db:
             rows = db.execute("SELECT * FROM customers WHERE name_key = ?", (_key(name),))
-            for row in rows.fetchall():
+            exact = rows.fetchall()
+            # A name heard with another spelling ("Sam Leigh", "John Smyth") is still the
+            # caller's: the card digits or the PIN are what prove who they are.
+            heard = _sounds(name)
+            alike = [
+                row
+                for row in db.execute("SELECT * FROM customers").fetchall()
+                if row not in exact and _sounds(row["name"]) == heard
+            ]
+            for row in exact + alike:
                 if pin is not None and not secrets.compare_digest(pin, row["pin"]):
                     continue
                 if last4 is not None and last4 not in self._numbers(db, row["id"]):

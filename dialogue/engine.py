@@ -38,7 +38,7 @@ from dialogue.flows import (
     say_time,
 )
 from dialogue.slots import NOT_NAMES, corrected_part, extract_digits, extract_name, is_correction
-from dialogue.understanding import QUESTION, WH_QUESTION, normalise, yes_or_no
+from dialogue.understanding import QUESTION, WH_QUESTION, normalise, the_request, yes_or_no
 
 logger = logging.getLogger(__name__)
 
@@ -187,8 +187,10 @@ class FlowRun:
 
     def start(self, text: str) -> Step:
         """The caller asked for this task in ``text`` (which may already hold slot values)."""
-        self._opening = text
-        self._absorb(text, pending=None)
+        # the values asked for, not the name, digits or dropped task around them ("the last
+        # four on my checking are 1100 and I wanted what's in my savings" is savings)
+        self._opening = the_request(text, extract_name(text))
+        self._absorb(self._opening, pending=None)
         if self.spec.verify and not self.identity.verified:
             # "this is John Smith, the last four of my checking are 1100, what's in savings";
             # or the name was said for a task dropped for this one, now with the digits

@@ -41,6 +41,7 @@ import yaml
 
 from dialogue.slots import (
     extract_account_type,
+    extract_account_types,
     extract_amount,
     extract_card_type,
     extract_date,
@@ -278,6 +279,9 @@ def extract_slot(
     if slot.kind == "account":
         if slot.allow_all and (pending and _ALL.search(said) or _ALL_ACCOUNTS.search(said)):
             return "all"
+        named = extract_account_types(text) if slot.allow_all else []
+        if len(named) > 1:  # "what do I owe on the card, and what's in my savings?"
+            return " and ".join(named)
         if slot.role is not None:
             found = (_FROM if slot.role == "from" else _TO).search(said)
             if found:
@@ -344,6 +348,14 @@ def match_choice(
         positions = [p for p in positions if p >= 0]
         if positions:
             hits.append((min(positions), option))
+    if not hits:
+        # a name heard split or joined another way: "Bay Side Internet", "Metrowater"
+        joined = said.replace(" ", "")
+        hits = [
+            (joined.find(key), option)
+            for option in options
+            if " " in (name := normalise(option)) and (key := name.replace(" ", "")) in joined
+        ]
     if hits:
         return max(hits)[1]  # the last named wins: "not lost, stolen"
     distinctive = _distinctive_words(options)

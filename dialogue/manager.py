@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from dialogue.answering import (
@@ -85,6 +86,7 @@ from dialogue.understanding import (
     normalise,
     sentiment,
     the_request,
+    two_requests,
     yes_or_no,
 )
 
@@ -141,6 +143,8 @@ class DialogueManager(KnowledgeAnswers):
         self._offered_task: tuple[str, str] | None = None
         self._asked_anything_else = False
         self._keypad = ""
+        self._then: str | None = None
+        """The second of two requests in one turn, done when the first task finishes."""
         self._moods: list[Sentiment] = []
         self._quotes: list[str] = []
         self._last_intent: str | None = None
@@ -367,6 +371,11 @@ class DialogueManager(KnowledgeAnswers):
             if refined is not None:
                 return refined
 
+        split = two_requests(text)
+        if split is not None and self._both_tasks(*split):
+            # "pay the water bill, $62.40, and then tell me what's left in checking"
+            text, self._then = split
+            said = normalise(text)
         prediction = self._classify(text)
         intent, confidence = prediction.intent, prediction.confidence
         again = self._same_task_again(said, text, intent, confidence)
@@ -399,6 +408,14 @@ class DialogueManager(KnowledgeAnswers):
         reply = self._answer(text, intent, confidence)
         assert reply is not None
         return reply
+
+    def _both_tasks(self, first: str, second: str) -> bool:
+        """Whether both parts of a turn ask for a task (not a question about one)."""
+        predictions = [self._classify(first), self._classify(second)]
+        return all(
+            p.intent in self.services.flows and p.confidence >= self.config.flow_confidence
+            for p in predictions
+        )
 
     def _classify(self, text: str) -> IntentPrediction:
         """The intent of what the caller asks for, without an aside, their introduced name
@@ -612,6 +629,10 @@ class DialogueManager(KnowledgeAnswers):
             if step.status == "done":
                 self.done.append(_describe_done(flow))
                 self._emit(TaskCompleted(flow.spec.name, flow.slots(), _jsonable(step.result)))
+            if self._then is not None:  # the second request of the turn that started this one
+                then, self._then = self._then, None
+                after = self._turn(then, normalise(then))
+                return replace(after, text=f"{step.text} {after.text}")
             self._asked_anything_else = True
             return Reply(
                 f"{step.text} {ANYTHING_ELSE}",

@@ -266,7 +266,14 @@ def extract_account_type(text: str) -> AccountType | None:
     The last account named wins, skipping any that were negated ("not checking, savings").
     "checking"/"saving" used as verbs ("checking my balance") do not count.
     """
-    toks = tokenize(text)
+    named = extract_account_types(text)
+    return named[-1] if named else None
+
+
+def extract_account_types(text: str) -> list[AccountType]:
+    """Every account named and not negated, in the order said (see
+    :func:`extract_account_type`): "what do I owe on the card and what's in savings"."""
+    toks = [t[:-2] if t.endswith("'s") else t for t in tokenize(text)]  # "my checking's"
     labels: list[tuple[int, str]] = []
     for i, t in enumerate(toks):
         nxt = token_at(toks, i + 1)
@@ -282,7 +289,10 @@ def extract_account_type(text: str) -> AccountType | None:
             labels.append((i, "savings"))
         elif t == "credit" and nxt not in _CREDIT_NOT_CARD:
             labels.append((i, "credit"))
-    return _last_kept(toks, labels)  # type: ignore[return-value]
+        elif t in ("owe", "owed") and nxt != "you":
+            labels.append((i, "credit"))  # "what do I owe on the card": only a card is owed
+    kept = [label for i, label in labels if token_at(toks, i - 1) not in _NEGATORS]
+    return list(dict.fromkeys(reversed(kept)))[::-1]  # type: ignore[return-value]
 
 
 def extract_card_type(text: str) -> CardType | None:

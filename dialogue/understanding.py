@@ -19,10 +19,18 @@ _PUNCTUATION = re.compile(r"[^\w\s']+")
 _FILLER = frozenset("uh um er erm hmm mm mhm ah oh eh huh".split())
 
 
+# How transcripts write branch names and their words ("Harbour Road", "Elm St.", "Oak Ave.").
+_SPELLINGS = {"harbour": "harbor", "st": "street", "ave": "avenue", "rd": "road"}
+_SPELLING = re.compile(r"\b(?:" + "|".join(_SPELLINGS) + r")\b")
+
+
 def normalise(text: str) -> str:
-    """Lower case, words only: ``"No, thank you."`` -> ``"no thank you"``."""
+    """Lower case, words only: ``"No, thank you."`` -> ``"no thank you"``; a sum keeps its
+    thousands ("5,000" is "5000"); "Elm St." is "elm street", "Harbour" "harbor"."""
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    return " ".join(_PUNCTUATION.sub(" ", text).split())
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    words = " ".join(_PUNCTUATION.sub(" ", text).split())
+    return _SPELLING.sub(lambda m: _SPELLINGS[m.group(0)], words)
 
 
 def _any(*patterns: str) -> re.Pattern[str]:
@@ -135,7 +143,7 @@ _FRAUD = _any(
     r"unauthori[sz]ed",
     r"(?:someone|somebody)(?:'s| has| is)?(?: already)? ?(?:been )?"
     r"(?:used|using|took|taken|got|withdrew|spent|accessed|stole|made|making"
-    r"|take|takes|use|uses|spend|spends)",
+    r"|take|takes|use|uses|spend|spends|changed|opened)",
     r"phish\w*", r"stolen and (?:used|being used)",
     r"(?:don't|do not|didn't|did not) (?:recogni[sz]e|make|authori[sz]e)",
     r"never (?:made|authori[sz]ed|placed|ordered|bought|signed up)",
@@ -148,20 +156,25 @@ _FRAUD = _any(
     r"clicked (?:on )?(?:a|the) link", r"fake (?:text|email|message|call|website)",
     r"(?:dollars|money|cash|savings) (?:is|are|has|have) (?:all )?(?:gone|disappeared|vanished)",
     r"(?:money|dollars|cash) (?:is |are )?missing from my",
+    r"never (?:applied|asked) for", r"opened (?:it |one |an? \w+ )?in my name",
     r"gave (?:him|her|them|someone|somebody|a man|a woman) my (?:card|pin|account|password|bank)",
     r"(?:said|saying|claimed|claiming) (?:he|she|they) (?:was|were|is|are)"
     r" from (?:your|the|my) bank",
 )  # fmt: skip
 _DISPUTE = _any(
     r"dispute\w*", r"charge ?back", r"charged (?:me )?twice", r"double charged",
-    r"overcharged", r"wrong (?:amount|charge)", r"refund\w*", r"(?:didn't|did not|never) "
-    r"(?:get|got|receive|received|arrive|arrived|came|come)",
+    r"overcharged", r"wrong (?:amount|charge)", r"refund\w*",
+    # "the parcel never came"; not "I never got any alert" or "I can never get the fee"
+    r"(?<!can )(?<!could )(?:didn't|did not|never) (?:get|got|receive|received|arrive|arrived"
+    r"|came|come)(?! (?:anything|any|a text|an? alert|a message|a notification)\b)",
     r"(?:won't|will not|wouldn't|refus\w* to) (?:give|pay|send) (?:it|me|my money|the money)",
     r"(?:kept|keep|keeps|still|are still|is still) (?:taking|charging|billing|debiting)",
     r"(?:took|taken|charged|billed|debited|pulled)(?: [\w']+){0,5} twice",
     r"(?:charge|payment|transaction) reversed", r"reverse (?:the|that|this) (?:charge|payment)",
     r"(?:won't|will not|wouldn't|refus\w* to) (?:take it back|accept (?:it|the) (?:back|return))",
     r"get my money back",
+    r"(?:didn't|did not|never) (?:give|gave) me (?:the|my|any) (?:cash|money)",
+    r"no (?:money|cash) came out",
 )  # fmt: skip
 _QUESTION_START = re.compile(
     r"^(?:(?:thanks|thank you|ok|okay|and|so)\s+(?:\w+\s+)?(?:and\s+)?)?"
@@ -179,9 +192,9 @@ _WHETHER_TO_DISPUTE = re.compile(
 )
 # A question about how something works, anywhere in the turn.
 _ASKS_PROCESS = re.compile(
-    r"\b(?:how long (?:do|does|have|will|is|can)|how (?:do|can|should) i|where (?:do|can|should) i"
-    r"|who (?:do|should) i|what (?:should|do|can) i do|what happens"
-    r"|is there (?:somewhere|anywhere|a way|a place))\b"
+    r"\b(?:how long (?:do|does|have|will|is|can|until|till|before)|how (?:do|can|should) i"
+    r"|where (?:do|can|should) i|who (?:do|should) i|what (?:should|do|can) i do|what happens"
+    r"|is there (?:somewhere|anywhere|a way|any way|a place))\b"
 )
 _INCIDENT = _any(
     # "how long do I have to answer" asks; "I have a charge I don't know" reports
@@ -383,6 +396,27 @@ def the_request(text: str, name: str | None) -> str:
     text = _SPOKEN_WORD.sub(lambda m: _SPOKEN[m.group(0).lower()], text)
     text = _MISSING_TO.sub(r"\1 to \2", text)  # "I want pay the internet bill"
     return " ".join(text.split()) or text
+
+
+# Where one request ends and a second begins: "pay the water bill, and then tell me what's
+# left", "I need new checks, and I also need to reset my password".
+_THEN = re.compile(
+    r"(?:,\s*|\s+)(?:and\s+)?then\s+(?:can you\s+|could you\s+|please\s+)?"
+    r"|,?\s+and\s+(?:i\s+)?also\s+(?:need\s+to\s+|want\s+to\s+|would like to\s+)?",
+    re.IGNORECASE,
+)
+
+
+def two_requests(text: str) -> tuple[str, str] | None:
+    """The first request and the second when ``text`` asks for one and then another; None
+    when it does not split into two of at least three words each."""
+    found = _THEN.search(text)
+    if found is None:
+        return None
+    first, second = text[: found.start()].strip(" ,."), text[found.end() :].strip()
+    if len(first.split()) < 3 or len(second.split()) < 3:
+        return None
+    return first, second
 
 
 # A day on its own, after an answer about one ("saturday?", "and on sundays"): a follow-up.

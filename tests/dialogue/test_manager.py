@@ -774,3 +774,30 @@ def test_a_day_on_its_own_after_an_hours_answer_is_a_follow_up(talk) -> None:
     _, saturday = talk("elm street hours", "saturday?")
     assert saturday.action == "answer"
     assert saturday.sources[0] == "branches/elm-street"
+
+
+def test_two_tasks_in_one_turn_are_done_one_after_the_other(talk) -> None:
+    *_, done = talk(
+        "I want to pay my water bill, $62.40, and then tell me what's left in checking.",
+        "Priya Shah",
+        "#2468",
+        "Yes.",
+    )
+    assert "62 dollars 40 to Metro Water is paid" in done.text
+    assert "checking balance is 1,768 dollars" in done.text
+
+
+def test_what_is_owed_and_what_is_in_savings_in_one_question(talk) -> None:
+    *_, reply = talk(
+        "How much do I owe on my credit card, and what's in my saving?", "Sam Leigh.", "60 24."
+    )
+    assert "owe 1,204 dollars 55 on your credit card" in reply.text
+    assert "savings balance is 75 dollars" in reply.text
+    assert "checking balance" not in reply.text
+
+
+def test_a_payee_heard_in_two_words_is_still_the_payee(talk) -> None:
+    *_, reply = talk(
+        "Hi. I need to pay Bay Side Internet $59.99 on December 3rd.", "Maria Garcia, 33 06."
+    )
+    assert reply.meta["slots"]["payee"] == "Bayside Internet"  # known once she is verified

@@ -12,6 +12,7 @@ from dialogue.slots import (
     Amount,
     corrected_part,
     extract_account_type,
+    extract_account_types,
     extract_amount,
     extract_card_type,
     extract_date,
@@ -378,3 +379,17 @@ def test_what_it_should_have_been_is_the_correction() -> None:
 
 def test_a_title_before_the_name_is_not_part_of_it() -> None:
     assert extract_name("this is Mr Alex Morgan") == "Alex Morgan"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("and what's in my checking's", ["checking"]),
+        ("what do I owe on my credit card, and what's in my saving", ["credit", "savings"]),
+        ("what do I owe on the card", ["credit"]),
+        ("how much do I owe you for the wire", []),
+        ("not checking, savings", ["savings"]),
+    ],
+)
+def test_every_account_named(text: str, expected: list[str]) -> None:
+    assert extract_account_types(text) == expected

@@ -16,6 +16,7 @@ from dialogue.understanding import (
     normalise,
     sentiment,
     the_request,
+    two_requests,
     yes_or_no,
 )
 
@@ -91,6 +92,9 @@ def test_not_requests_for_a_person(text: str) -> None:
         ("somebody take money from my account two times, I don't do this", "fraud"),
         ("a man said he was from your bank and I gave him my card number", "fraud"),
         ("my grandson says there's money missing from my account", "fraud"),
+        ("somebody changed the phone number and email on my account, I didn't do that", "fraud"),
+        ("a credit card I never applied for, somebody opened it in my name", "fraud"),
+        ("the ATM took $200 out of my account but it didn't give me the cash", "dispute"),
     ],
 )
 def test_reports_that_need_a_person(text: str, kind: str) -> None:
@@ -107,6 +111,10 @@ def test_reports_that_need_a_person(text: str, kind: str) -> None:
         "after you send off the chargeback how long does the store have to answer it",
         "I keep getting scam texts pretending to be you, where do I forward them",
         "I've never heard of Northwind Pay, what is it",
+        "I set up a low balance alert and I never got anything on my phone, why not",
+        "does that mean I can never get the overdraft fee now",
+        "I disputed a charge from a hotel last week, how long until it's all sorted out",
+        "I put the wrong amount on the bill pay check, is there any way to stop it",
         "the hotel put a hold on my card when I checked in and it's still pending, do I need to"
         " dispute that",
     ],
@@ -302,3 +310,34 @@ def test_dropping_one_task_for_another() -> None:
     assert drops_task(normalise("forget the balance I think I lost my card"))
     assert drops_task(normalise("the real reason I'm calling is my password"))
     assert not drops_task(normalise("what's the balance on my savings"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Oh. Okay, make it 5,000 then.", "oh okay make it 5000 then"),
+        ("What about Elm St.?", "what about elm street"),
+        ("the Harbour Road branch", "the harbor road branch"),
+    ],
+)
+def test_normalise_keeps_sums_and_spells_branches_one_way(text: str, expected: str) -> None:
+    assert normalise(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Pay my water bill, $62.40, and then tell me what's left in checking.",
+            ("Pay my water bill, $62.40", "tell me what's left in checking."),
+        ),
+        (
+            "I need new checks, and I also need to reset my online banking password.",
+            ("I need new checks", "reset my online banking password."),
+        ),
+        ("what happens then", None),
+        ("I want to move money and then", None),
+    ],
+)
+def test_two_requests_in_one_turn(text: str, expected) -> None:
+    assert two_requests(text) == expected
