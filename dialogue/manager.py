@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -631,8 +631,7 @@ class DialogueManager(KnowledgeAnswers):
                 self._emit(TaskCompleted(flow.spec.name, flow.slots(), _jsonable(step.result)))
             if self._then is not None:  # the second request of the turn that started this one
                 then, self._then = self._then, None
-                after = self._turn(then, normalise(then))
-                return replace(after, text=f"{step.text} {after.text}")
+                return _after(step.text, self._turn(then, normalise(then)))
             self._asked_anything_else = True
             return Reply(
                 f"{step.text} {ANYTHING_ELSE}",
@@ -653,6 +652,7 @@ class DialogueManager(KnowledgeAnswers):
     # --- handoff --------------------------------------------------------------------------------
 
     def _handoff(self, reason: HandoffReason, text: str, prefix: str = "") -> Reply:
+        self._then = None  # a person takes over the rest of the call
         self._remember_quote(text)
         flow = self.flow
         if flow is not None and not flow.finished:
@@ -764,6 +764,18 @@ class DialogueManager(KnowledgeAnswers):
 
     def _last_caller(self) -> str:
         return next((t for s, t in reversed(self.history) if s == "caller"), "")
+
+
+def _after(said: str, reply: Reply) -> Reply:
+    """``reply`` with ``said`` spoken first (streamed too, when the reply is streamed)."""
+    if reply.stream is None:
+        return replace(reply, text=f"{said} {reply.text}")
+
+    def sentences() -> Iterator[str]:
+        yield said
+        yield from reply.stream or ()
+
+    return replace(reply, stream=sentences())
 
 
 def _describe_done(flow: FlowRun) -> str:

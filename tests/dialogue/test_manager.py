@@ -801,3 +801,22 @@ def test_a_payee_heard_in_two_words_is_still_the_payee(talk) -> None:
         "Hi. I need to pay Bay Side Internet $59.99 on December 3rd.", "Maria Garcia, 33 06."
     )
     assert reply.meta["slots"]["payee"] == "Bayside Internet"  # known once she is verified
+
+
+def test_what_was_done_comes_first_in_a_streamed_second_reply() -> None:
+    from dialogue.manager import _after
+    from dialogue.types import Reply
+
+    streamed = Reply("", action="answer", stream=iter(["The fee is 5 dollars."]))
+    assert list(_after("Done.", streamed).stream) == ["Done.", "The fee is 5 dollars."]
+    assert _after("Done.", Reply("Next.", action="flow")).text == "Done. Next."
+
+
+def test_a_handoff_drops_the_second_request_of_the_turn(talk) -> None:
+    *_, handoff = talk(
+        "I want to pay my water bill, $62.40, and then tell me what's left in checking.",
+        "Priya Shah",
+        "I want to speak to a person",
+    )
+    assert handoff.action == "handoff"
+    assert talk.manager._then is None
