@@ -284,6 +284,7 @@ class FlowRun:
         if self.stage == "verify_name":
             name = _name_in(text)
             if name is None:
+                self._absorb(text, pending=None)  # "it's the savings I'm after" is kept
                 self.retries += 1
                 return Step(
                     "Sorry, I didn't get your name. Please say your first and last name.", "retry"

@@ -73,18 +73,21 @@ from dialogue.understanding import (
     THERE,
     WH_QUESTION,
     Sentiment,
+    about_me,
     drops_task,
     is_agent_request,
     is_cancel,
     is_frustrated,
     is_goodbye,
     is_greeting,
+    is_hold_on,
     is_repeat_request,
     is_thanks,
     is_unintelligible,
     needs_person,
     normalise,
     sentiment,
+    starts_over,
     the_request,
     two_requests,
     yes_or_no,
@@ -99,6 +102,10 @@ _TASK_EVIDENCE = frozenset({"amount", "date", "time", "number"})
 _DETAIL = re.compile(
     r"^(?:(?:no|oh|um|uh|sorry|i mean|i meant)\s+)*(?:the|for|to|on|about|with|in|at|my)\b"
     r"(?:\s+\S+){0,5}$"
+)
+# Asking for a person, not about us: "can I talk to a real person?"
+_WANTS_PERSON = re.compile(
+    r"\b(?:speak|talk|put me|transfer me|connect me|get me|i want|i need|i'd like|give me)\b"
 )
 # "and the other one?" after a balance: the caller's other account
 _THE_OTHER = re.compile(r"\bthe other (?:one|account)\b")
@@ -305,6 +312,12 @@ class DialogueManager(KnowledgeAnswers):
             )
         self._unintelligible = 0
 
+        aside = about_me(said)
+        if aside is not None and not _WANTS_PERSON.search(said):
+            # "are you a real person?" asks about us; it is not a request for one
+            flow = self.flow if self.flow is not None and not self.flow.finished else None
+            then = flow.ask_again().text if flow else "What can I help you with?"
+            return Reply(f"{aside} {then}", action="flow" if flow else "fallback", intent="faq")
         if is_agent_request(said) and not (
             self._clarifying and _names_option(said, self._clarifying)
         ):
@@ -558,9 +571,15 @@ class DialogueManager(KnowledgeAnswers):
             )
         if is_goodbye(said) and flow.stage not in ("confirm",):
             return self.goodbye()
+        if starts_over(said):  # the same task from its first question; who they are is kept
+            again = self._start_flow(flow.spec.name, "", None)
+            return replace(again, text=f"OK, let's start again. {again.text}")
         if is_repeat_request(said):
             return self._flow_reply(flow.ask_again(), "flow")
         accepted = flow.accepts(text)
+        if not accepted and is_hold_on(said):
+            return self._flow_reply(Step("Sure, take your time.", "ask"), "flow")
+
         if not accepted or len(said.split()) > 6:
             prediction = self._classify(text)
             other = prediction.intent

@@ -69,8 +69,57 @@ _GOODBYE = _any(
 _REPEAT = _any(
     r"repeat", r"say (?:that|it) again", r"come again", r"pardon", r"what did you say",
     r"say again", r"one more time", r"didn't (?:catch|hear|get) (?:that|it|you)",
-    r"go over that again",
+    r"go over that again", r"what were you saying", r"where were we",
 )  # fmt: skip
+
+# Questions about the assistant or the call, asked in passing: answered, then the task goes on.
+_ABOUT_ME = (
+    (
+        re.compile(
+            r"\b(?:am i (?:talking|speaking) to|are you|is this|is that) (?:a |an |just a )?"
+            r"(?:computer|robot|machine|bot|real person|human|person|ai|recording)\b"
+            r"|\bwho am i (?:actually |really )?(?:talking|speaking) to\b"
+        ),
+        "I'm the bank's virtual assistant. You can ask for a person at any time.",
+    ),
+    (
+        re.compile(r"\bis (?:this|the) (?:call|conversation) (?:being )?recorded\b"),
+        "Yes, calls are recorded, for quality and to keep your account safe.",
+    ),
+    (
+        re.compile(
+            r"\bwhy do you need (?:that|this|it|to know)|is (?:this|the) (?:line|call) secure\b"
+        ),
+        "I need it to check that it's you before I can help with your accounts.",
+    ),
+)
+_HOLD_ON = re.compile(
+    r"^(?:\w+ ){0,3}(?:hold on|hang on|wait)(?: a| one)? (?:sec|second|minute|moment)\b"
+    r"(?!.*\b(?:wrong|change|mistake|actually|not right)\b)"
+)
+
+
+def about_me(said: str) -> str | None:
+    """A short answer to a question about the assistant or the call ("am I talking to a
+    computer?", "is this call recorded?"), or None."""
+    return next((answer for pattern, answer in _ABOUT_ME if pattern.search(said)), None)
+
+
+_START_OVER = re.compile(
+    r"\b(?:start (?:over|again|afresh|from scratch)|from the top|begin again"
+    r"|start (?:the whole|this|the) (?:\w+ )?(?:again|over))\b"
+)
+
+
+def starts_over(said: str) -> bool:
+    """ "Can we just start the whole transfer again from the top?" """
+    return bool(_START_OVER.search(said))
+
+
+def is_hold_on(said: str) -> bool:
+    """ "Hold on a second, my kid's shouting": the caller steps away for a moment."""
+    return bool(_HOLD_ON.search(said))
+
 
 _CANCEL = _any(
     r"cancel(?: that| it| this)?", r"never ?mind", r"forget (?:it|that|about it)", r"stop",

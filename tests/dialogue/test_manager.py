@@ -820,3 +820,57 @@ def test_a_handoff_drops_the_second_request_of_the_turn(talk) -> None:
     )
     assert handoff.action == "handoff"
     assert talk.manager._then is None
+
+
+def test_am_i_talking_to_a_computer_mid_task_is_answered_and_the_task_goes_on(talk) -> None:
+    *_, aside = talk(
+        "how much money is in my account",
+        "Priya Shah",
+        "two four six nine",
+        "sorry just wondering am I talking to a computer right now",
+    )
+    assert aside.action == "flow"
+    assert "virtual assistant" in aside.text
+    assert "Which account would you like the balance for" in aside.text
+
+
+def test_are_you_a_real_person_is_a_question_not_a_request_for_one(talk) -> None:
+    asked, wanted = talk("are you a real person", "can I talk to a real person please")
+    assert asked.action != "handoff"
+    assert "virtual assistant" in asked.text
+    assert wanted.action == "handoff"
+
+
+def test_hold_on_a_second_then_what_were_you_saying(talk) -> None:
+    *_, hold, again = talk(
+        "I need a new online banking password",
+        "Alex Morgan",
+        "#1234",
+        "sorry can you hold on one second my kid's shouting for me",
+        "okay sorry about that what were you saying",
+    )
+    assert hold.text == "Sure, take your time."
+    assert "Shall I send it" in again.text
+    assert "sent the link" not in again.text
+
+
+def test_starting_the_task_again_keeps_who_the_caller_is(talk) -> None:
+    *_, restarted = talk(
+        "I want to move some money from checking to savings",
+        "John Smith",
+        "two two zero zero",
+        "ugh I've muddled this up can we just start the whole transfer again from the top",
+    )
+    assert restarted.text.startswith("OK, let's start again.")
+    assert "How much would you like to transfer" in restarted.text
+    assert "full name" not in restarted.text
+
+
+def test_an_account_said_when_the_name_is_asked_is_kept(talk) -> None:
+    *_, done = talk(
+        "hey there I need a balance",
+        "oh it's the savings account I'm after",
+        "John Smith",
+        "two two zero zero",
+    )
+    assert "savings balance is 1,500 dollars" in done.text

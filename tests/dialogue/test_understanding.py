@@ -3,18 +3,21 @@ from __future__ import annotations
 import pytest
 
 from dialogue.understanding import (
+    about_me,
     drops_task,
     is_agent_request,
     is_cancel,
     is_frustrated,
     is_goodbye,
     is_greeting,
+    is_hold_on,
     is_repeat_request,
     is_thanks,
     is_unintelligible,
     needs_person,
     normalise,
     sentiment,
+    starts_over,
     the_request,
     two_requests,
     yes_or_no,
@@ -341,3 +344,24 @@ def test_normalise_keeps_sums_and_spells_branches_one_way(text: str, expected: s
 )
 def test_two_requests_in_one_turn(text: str, expected) -> None:
     assert two_requests(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "answered"),
+    [
+        ("hang on who am I actually talking to here", True),
+        ("is this call being recorded", True),
+        ("why do you need that, is this line even secure", True),
+        ("are you open on sunday", False),
+        ("is this the right number for card services", False),
+    ],
+)
+def test_questions_about_the_assistant_or_the_call(text: str, answered: bool) -> None:
+    assert (about_me(normalise(text)) is not None) is answered
+
+
+def test_stepping_away_and_starting_over() -> None:
+    assert is_hold_on(normalise("sorry can you hold on one second, my kid's shouting"))
+    assert not is_hold_on(normalise("hold on a second, I think it's the wrong amount"))
+    assert starts_over(normalise("can we just start the whole transfer again from the top"))
+    assert not starts_over(normalise("when does the branch start opening on saturdays"))
