@@ -313,7 +313,12 @@ class DialogueManager(KnowledgeAnswers):
         self._unintelligible = 0
 
         aside = about_me(said)
-        if aside is not None and not _WANTS_PERSON.search(said):
+        if (
+            aside is not None
+            and not _WANTS_PERSON.search(said)
+            and not is_frustrated(said)  # "are you a robot? this is useless" wants a person
+            and needs_person(said) is None
+        ):
             # "are you a real person?" asks about us; it is not a request for one
             flow = self.flow if self.flow is not None and not self.flow.finished else None
             then = flow.ask_again().text if flow else "What can I help you with?"

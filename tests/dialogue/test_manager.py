@@ -874,3 +874,9 @@ def test_an_account_said_when_the_name_is_asked_is_kept(talk) -> None:
         "two two zero zero",
     )
     assert "savings balance is 1,500 dollars" in done.text
+
+
+def test_a_question_about_the_assistant_said_in_frustration_hands_off(talk) -> None:
+    (reply,) = talk("are you a robot? this is useless")
+    assert reply.action == "handoff"
+    assert reply.meta["reason"] == "frustration"
