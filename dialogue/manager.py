@@ -322,7 +322,12 @@ class DialogueManager(KnowledgeAnswers):
             # "are you a real person?" asks about us; it is not a request for one
             flow = self.flow if self.flow is not None and not self.flow.finished else None
             then = flow.ask_again().text if flow else "What can I help you with?"
-            return Reply(f"{aside} {then}", action="flow" if flow else "fallback", intent="faq")
+            return Reply(
+                f"{aside} {then}",
+                action="flow" if flow else "fallback",
+                intent=flow.spec.name if flow else "faq",
+                meta={"slots": flow.slots()} if flow else {},
+            )
         if is_agent_request(said) and not (
             self._clarifying and _names_option(said, self._clarifying)
         ):
