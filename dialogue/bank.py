@@ -546,22 +546,27 @@ class DemoBank(BankBackend):
                 "I need the last four digits of a card or account, or your PIN."
             )
         with self._read() as db:
-            rows = db.execute("SELECT * FROM customers WHERE name_key = ?", (_key(name),))
-            exact = rows.fetchall()
-            # A name heard with another spelling ("Sam Leigh", "John Smyth") is still the
-            # caller's: the card digits or the PIN are what prove who they are.
-            heard = _sounds(name)
-            alike = [
-                row
-                for row in db.execute("SELECT * FROM customers").fetchall()
-                if row not in exact and _sounds(row["name"]) == heard
-            ]
-            for row in exact + alike:
-                if pin is not None and not secrets.compare_digest(pin, row["pin"]):
-                    continue
-                if last4 is not None and last4 not in self._numbers(db, row["id"]):
-                    continue
-                return Customer(row["id"], row["name"], "last4" if last4 else "pin")
+            exact = db.execute("SELECT * FROM customers WHERE name_key = ?", (_key(name),))
+            found = self._proven(db, exact.fetchall(), last4, pin)
+            if found is None:
+                # A name heard with another spelling ("Sam Leigh", "John Smyth") is still the
+                # caller's: the card digits or the PIN are what prove who they are.
+                heard = _sounds(name)
+                everyone = db.execute("SELECT * FROM customers").fetchall()
+                alike = [row for row in everyone if _sounds(row["name"]) == heard]
+                found = self._proven(db, alike, last4, pin)
+        return found
+
+    def _proven(
+        self, db: sqlite3.Connection, rows: list[sqlite3.Row], last4: str | None, pin: str | None
+    ) -> Customer | None:
+        """The first of ``rows`` whose every given credential matches."""
+        for row in rows:
+            if pin is not None and not secrets.compare_digest(pin, row["pin"]):
+                continue
+            if last4 is not None and last4 not in self._numbers(db, row["id"]):
+                continue
+            return Customer(row["id"], row["name"], "last4" if last4 else "pin")
         return None
 
     @staticmethod

@@ -37,7 +37,14 @@ from dialogue.flows import (
     say_list,
     say_time,
 )
-from dialogue.slots import NOT_NAMES, corrected_part, extract_digits, extract_name, is_correction
+from dialogue.slots import (
+    NOT_NAMES,
+    TITLES,
+    corrected_part,
+    extract_digits,
+    extract_name,
+    is_correction,
+)
 from dialogue.understanding import QUESTION, WH_QUESTION, normalise, the_request, yes_or_no
 
 logger = logging.getLogger(__name__)
@@ -636,7 +643,7 @@ def _bare_name(text: str) -> str | None:
     bare = " ".join(re.sub(r"[^\w\s'\-]", " ", text).split())
     bare = _NAME_AFTER.sub("", _NAME_BEFORE.sub("", bare))
     words = bare.lower().split()
-    if words and words[0] in ("mr", "mrs", "ms", "miss", "mister", "dr"):
+    if words and words[0] in TITLES:
         bare, words = " ".join(bare.split()[1:]), words[1:]
     if _NAME_ONLY.match(bare) and len(words) >= 2 and not set(words) & (_NOT_A_NAME | NOT_NAMES):
         return bare.title()

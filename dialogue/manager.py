@@ -103,10 +103,6 @@ _DETAIL = re.compile(
     r"^(?:(?:no|oh|um|uh|sorry|i mean|i meant)\s+)*(?:the|for|to|on|about|with|in|at|my)\b"
     r"(?:\s+\S+){0,5}$"
 )
-# Asking for a person, not about us: "can I talk to a real person?"
-_WANTS_PERSON = re.compile(
-    r"\b(?:speak|talk|put me|transfer me|connect me|get me|i want|i need|i'd like|give me)\b"
-)
 # "and the other one?" after a balance: the caller's other account
 _THE_OTHER = re.compile(r"\bthe other (?:one|account)\b")
 # "oh okay, and what about my checking?"
@@ -313,13 +309,7 @@ class DialogueManager(KnowledgeAnswers):
         self._unintelligible = 0
 
         aside = about_me(said)
-        if (
-            aside is not None
-            and not _WANTS_PERSON.search(said)
-            and not is_frustrated(said)  # "are you a robot? this is useless" wants a person
-            and needs_person(said) is None
-        ):
-            # "are you a real person?" asks about us; it is not a request for one
+        if aside is not None:  # "are you a real person?" asks about us, not for one
             flow = self.flow if self.flow is not None and not self.flow.finished else None
             then = flow.ask_again().text if flow else "What can I help you with?"
             return Reply(
@@ -394,12 +384,16 @@ class DialogueManager(KnowledgeAnswers):
             if refined is not None:
                 return refined
 
+        prediction = None
         split = two_requests(text)
-        if split is not None and self._both_tasks(*split):
+        if split is not None:
             # "pay the water bill, $62.40, and then tell me what's left in checking"
-            text, self._then = split
-            said = normalise(text)
-        prediction = self._classify(text)
+            first = self._classify(split[0])
+            if self._is_task(first) and self._is_task(self._classify(split[1])):
+                text, self._then = split
+                said = normalise(text)
+                prediction = first
+        prediction = prediction or self._classify(text)
         intent, confidence = prediction.intent, prediction.confidence
         again = self._same_task_again(said, text, intent, confidence)
         if again is not None:
@@ -432,12 +426,11 @@ class DialogueManager(KnowledgeAnswers):
         assert reply is not None
         return reply
 
-    def _both_tasks(self, first: str, second: str) -> bool:
-        """Whether both parts of a turn ask for a task (not a question about one)."""
-        predictions = [self._classify(first), self._classify(second)]
-        return all(
-            p.intent in self.services.flows and p.confidence >= self.config.flow_confidence
-            for p in predictions
+    def _is_task(self, prediction: IntentPrediction) -> bool:
+        """Whether the words ask for a task surely enough to start it."""
+        return (
+            prediction.intent in self.services.flows
+            and prediction.confidence >= self.config.flow_confidence
         )
 
     def _classify(self, text: str) -> IntentPrediction:

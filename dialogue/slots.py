@@ -328,12 +328,13 @@ NOT_NAMES = frozenset(
 )
 
 
-_TITLES = frozenset("mr mrs ms miss mister dr".split())
+TITLES = frozenset("mr mrs ms miss mister dr".split())
+"""Words before a name that are not part of it ("Mr Alex Morgan")."""
 
 
 def _name_words(words: list[str], cased: bool) -> list[str]:
     name: list[str] = []
-    if words and words[0].lower().rstrip(".") in _TITLES:  # "this is Mr Alex Morgan"
+    if words and words[0].lower().rstrip(".") in TITLES:  # "this is Mr Alex Morgan"
         words = words[1:]
     for word in words[:3]:
         if word.lower() in NOT_NAMES or (cased and not word[0].isupper()):

@@ -99,9 +99,18 @@ _HOLD_ON = re.compile(
 )
 
 
+# Asking for a person, not about us: "can I talk to a real person?"
+_WANTS_PERSON = re.compile(
+    r"\b(?:speak|talk|put me|transfer me|connect me|get me|i want|i need|i'd like|give me)\b"
+)
+
+
 def about_me(said: str) -> str | None:
     """A short answer to a question about the assistant or the call ("am I talking to a
-    computer?", "is this call recorded?"), or None."""
+    computer?", "is this call recorded?"), or None; None too when the turn asks for a
+    person, is frustrated ("are you a robot? this is useless") or reports a fraud."""
+    if _WANTS_PERSON.search(said) or is_frustrated(said) or needs_person(said) is not None:
+        return None
     return next((answer for pattern, answer in _ABOUT_ME if pattern.search(said)), None)
 
 
